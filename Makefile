@@ -1,0 +1,40 @@
+# The README's contract: `make run` and `make test` do all their own set-up, idempotently.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint pytest bench venv clean
+
+$(STAMP): pyproject.toml
+	@echo "==> creating $(VENV) and installing nbbridge with its test extras"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	@echo "==> ruff"
+	@$(VENV)/bin/ruff check bridge tests bench
+	@echo "==> mypy (strict)"
+	@$(VENV)/bin/mypy
+
+pytest: $(STAMP)
+	@echo "==> pytest"
+	@$(VENV)/bin/pytest -q
+
+test: lint pytest
+
+run: $(STAMP)
+	@echo "==> opening examples/tour.ipynb through the bridge"
+	@$(PY) -m bridge tour examples/tour.ipynb
+
+bench: $(STAMP)
+	@echo "==> benchmarks (each prints rows with ratios against anchors measured in the same run)"
+	@for b in bench/bench_*.py; do echo "--- $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

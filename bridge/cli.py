@@ -1,0 +1,46 @@
+"""The `nbbridge` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bridge import __version__
+
+
+def _parse_size(text: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    text = text.strip().lower().removesuffix("b").removesuffix("i")
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nbbridge",
+        description="Jupyter kernels and .ipynb files for any editor, over LSP-framed JSON-RPC.",
+    )
+    parser.add_argument("--version", action="version", version=f"nbbridge {__version__}")
+    parser.add_argument("--log-level", default="WARNING",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="stderr log level (default WARNING)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run the bridge over stdio (LSP framing)")
+    serve.add_argument("--max-notebook-size", type=_parse_size, default="1GiB",
+                       help="largest notebook file accepted, e.g. 512MiB (default 1GiB)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        from bridge.server import serve
+
+        return serve(args.max_notebook_size)
+    parser.print_help()
+    return 2

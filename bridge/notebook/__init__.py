@@ -1,0 +1,1 @@
+"""The .ipynb file format: lossless reading and writing, validation, upgrade from v3."""

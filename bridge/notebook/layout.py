@@ -1,0 +1,166 @@
+"""A notebook file as head + cells + tail, and the check that writing reproduces it.
+
+The file is cut into the text before the first cell (head), each cell (with the
+separator before it) and the text after the last cell (tail). Writing encodes each
+part in the file's style; reading checks every part against the original text and,
+for a part that would come out differently, keeps the original text with a digest of
+what the encoder makes of it. When saving, a part whose encoding still has that digest
+is written as the original text: untouched parts stay byte-identical, edited ones are
+written in the file's style.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from bridge.notebook.style import Encoder
+
+CELL_DEPTH = 2
+_MARKER = "\x00nbbridge-cells\x00"
+_decoder = json.JSONDecoder()
+_WHITESPACE = " \t\n\r"
+
+
+def digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def skeleton(top: dict[str, Any], has_cells: bool, encoder: Encoder) -> tuple[str, str]:
+    """The head and tail of the file: everything but the cells' own text."""
+    if not has_cells:
+        return encoder.encode(top).decode() + encoder.style.trailer, ""
+    marked = {key: ([_MARKER] if key == "cells" else value) for key, value in top.items()}
+    text = encoder.encode(marked).decode()
+    marker = json.dumps(_MARKER)
+    start = text.index(marker)
+    return text[:start], text[start + len(marker):] + encoder.style.trailer
+
+
+def verify(
+    text: str,
+    top: dict[str, Any],
+    file_cells: list[dict[str, Any]],
+    transfer_cells: list[dict[str, Any]],
+    encoder: Encoder,
+) -> dict[str, Any]:
+    """Check that writing gives back `text`; record verbatim parts where it would not.
+
+    `file_cells` are the cells as the writer will rebuild them; transfer cells whose
+    text differs get a `codec.verbatim`. Returns the notebook-level codec entries.
+    """
+    head, tail = skeleton(top, bool(file_cells), encoder)
+    pieces = [encoder.encode(cell, CELL_DEPTH).decode() for cell in file_cells]
+    separator = encoder.separator(CELL_DEPTH).decode()
+    if _matches_in_order(text, head, pieces, separator, tail):
+        return {}
+    return _record_verbatim(text, head, tail, pieces, separator, transfer_cells)
+
+
+def _matches_in_order(
+    text: str, head: str, pieces: list[str], separator: str, tail: str
+) -> bool:
+    if not text.startswith(head):
+        return False
+    position = len(head)
+    for index, piece in enumerate(pieces):
+        if index:
+            if not text.startswith(separator, position):
+                return False
+            position += len(separator)
+        if not text.startswith(piece, position):
+            return False
+        position += len(piece)
+    return len(text) - position == len(tail) and text.endswith(tail)
+
+
+def _record_verbatim(
+    text: str,
+    head: str,
+    tail: str,
+    pieces: list[str],
+    separator: str,
+    transfer_cells: list[dict[str, Any]],
+) -> dict[str, Any]:
+    spans = cell_spans(text)
+    if spans is None or len(spans) != len(pieces):
+        # Cannot locate the cells: keep the whole file.
+        return {"verbatim": {"file": _verbatim(text, head + separator.join(pieces) + tail)}}
+    found: dict[str, Any] = {}
+    original_head = text[: spans[0][0]] if spans else text
+    original_tail = text[spans[-1][1]:] if spans else ""
+    if original_head != head:
+        found["head"] = _verbatim(original_head, head)
+    if spans and original_tail != tail:
+        found["tail"] = _verbatim(original_tail, tail)
+    for index, ((start, end), piece) in enumerate(zip(spans, pieces, strict=True)):
+        cell_codec: dict[str, Any] = {}
+        if text[start:end] != piece:
+            cell_codec.update(_verbatim(text[start:end], piece))
+        if index and text[spans[index - 1][1]:start] != separator:
+            cell_codec["before"] = text[spans[index - 1][1]:start]
+        if cell_codec:
+            transfer_cells[index].setdefault("codec", {})["verbatim"] = cell_codec
+    return {"verbatim": found} if found else {}
+
+
+def _verbatim(original: str, encoded: str) -> dict[str, str]:
+    return {"text": original, "digest": digest(encoded.encode("utf-8", "surrogatepass"))}
+
+
+def use_verbatim(record: Any, encoded: str) -> str:
+    """The original text if `record` still describes `encoded`, else `encoded`."""
+    if (
+        isinstance(record, dict)
+        and isinstance(record.get("text"), str)
+        and record.get("digest") == digest(encoded.encode("utf-8", "surrogatepass"))
+    ):
+        text: str = record["text"]
+        return text
+    return encoded
+
+
+def cell_spans(text: str) -> list[tuple[int, int]] | None:
+    """Start and end of each element of the top-level "cells" array, or None."""
+    index = _skip(text, 0)
+    if not text.startswith("{", index):
+        return None
+    index += 1
+    try:
+        while True:
+            index = _skip(text, index)
+            if text.startswith("}", index):
+                return None
+            key, index = _decoder.raw_decode(text, index)
+            index = _skip(text, index)
+            if not text.startswith(":", index):
+                return None
+            index = _skip(text, index + 1)
+            if key == "cells" and text.startswith("[", index):
+                return _array_spans(text, index + 1)
+            _, index = _decoder.raw_decode(text, index)
+            index = _skip(text, index)
+            if text.startswith(",", index):
+                index += 1
+    except (ValueError, IndexError):
+        return None
+
+
+def _array_spans(text: str, index: int) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    while True:
+        index = _skip(text, index)
+        if text.startswith("]", index):
+            return spans
+        _, end = _decoder.raw_decode(text, index)
+        spans.append((index, end))
+        index = _skip(text, end)
+        if text.startswith(",", index):
+            index += 1
+
+
+def _skip(text: str, index: int) -> int:
+    while index < len(text) and text[index] in _WHITESPACE:
+        index += 1
+    return index

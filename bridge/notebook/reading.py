@@ -1,0 +1,153 @@
+"""Reading an .ipynb file into the bridge's notebook object, keeping what saving needs.
+
+The notebook object is the file's own top-level object with two changes: each cell has
+`kind` and `source` as one string, and a `codec` member (notebook and, where needed,
+cell) carries the file's layout. Reading checks that writing the untouched notebook
+gives back the very same text; wherever it would not (a float written another way, an
+odd escape, a stray space), the original text of that part rides along verbatim.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import nbformat
+import orjson
+
+from bridge.notebook import layout
+from bridge.notebook.style import Encoder, FileStyle, detect_style
+from bridge.notebook.writing import CELL_KINDS, file_cell, file_top
+from bridge.notebook.validation import validation_warnings
+from bridge.protocol import BridgeError, ErrorCode
+
+
+
+def parse_json(text: str) -> Any:
+    """Parse the file's text, or raise an error naming what is wrong and where."""
+    if not text.strip():
+        raise BridgeError(ErrorCode.NOT_JSON, "the notebook file is empty")
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        try:  # Python's json also takes NaN, Infinity and lone surrogates
+            return json.loads(text)
+        except json.JSONDecodeError:
+            pass
+        what = exc.msg.split(": line")[0]
+        raise BridgeError(
+            ErrorCode.NOT_JSON,
+            f"not valid JSON at line {exc.lineno}, column {exc.colno}: {what}",
+            {"line": exc.lineno, "column": exc.colno, "offset": exc.pos},
+        ) from None
+
+
+def read_notebook(text: str) -> dict[str, Any]:
+    """The `notebook/deserialize` result for the file text `text`."""
+    top = parse_json(text)
+    if not isinstance(top, dict):
+        raise BridgeError(
+            ErrorCode.NOT_A_NOTEBOOK,
+            f"not a Jupyter notebook: the file holds a JSON {_json_kind(top)}, not an object",
+        )
+    major = top.get("nbformat")
+    if not isinstance(major, int) or isinstance(major, bool):
+        raise BridgeError(
+            ErrorCode.NOT_A_NOTEBOOK,
+            "not a Jupyter notebook: the top-level object has no integer 'nbformat' member",
+        )
+    warnings: list[str] = []
+    if major > 4:
+        raise BridgeError(
+            ErrorCode.NOT_A_NOTEBOOK, f"nbformat {major} is newer than this bridge reads (4)"
+        )
+    if major < 4:
+        top, style = _upgrade(text, major), FileStyle()
+        warnings.append(
+            f"This notebook is nbformat {major}; it was upgraded to nbformat 4 and will be "
+            "saved as nbformat 4."
+        )
+    else:
+        style = detect_style(text, top)
+    warnings.extend(validation_warnings(top))
+    cells = top.get("cells")
+    if not isinstance(cells, list):
+        cells = []
+    with_ids = major == 4 and isinstance(top.get("nbformat_minor"), int) and (
+        top["nbformat_minor"] >= 5)
+    transfer_cells = [to_transfer_cell(cell, style.source_as_list, with_ids) for cell in cells]
+    notebook_codec: dict[str, Any] = {"style": style.to_json()}
+    if major == 4:
+        used: set[str] = set()
+        rebuilt = [file_cell(cell, index, style, with_ids, used)
+                   for index, cell in enumerate(transfer_cells)]
+        skeleton_top = file_top(top, style, has_codec=True)
+        notebook_codec.update(
+            layout.verify(text, skeleton_top, rebuilt, transfer_cells, Encoder(style)))
+    notebook: dict[str, Any] = {}
+    for key, value in top.items():
+        notebook[key] = transfer_cells if key == "cells" else value
+    notebook.setdefault("cells", transfer_cells)
+    notebook["codec"] = notebook_codec
+    return {"notebook": notebook, "warnings": warnings}
+
+
+def to_transfer_cell(cell: Any, source_as_list: bool, with_ids: bool) -> dict[str, Any]:
+    """A file cell as the client sees it: `kind`, one-string `source`, the rest as is."""
+    if not isinstance(cell, dict) or not isinstance(cell.get("source", ""), (str, list)):
+        # Not a cell Jupyter could show: keep it whole, show its JSON as a raw cell.
+        return {"kind": "raw", "source": orjson.dumps(cell).decode(), "metadata": {},
+                "codec": {"opaque": cell}}
+    cell_type = cell.get("cell_type")
+    source = cell.get("source", "")
+    codec: dict[str, Any] = {}
+    if isinstance(source, list):
+        if not all(isinstance(line, str) for line in source):
+            return {"kind": "raw", "source": orjson.dumps(cell).decode(), "metadata": {},
+                    "codec": {"opaque": cell}}
+        joined = "".join(source)
+        if joined.splitlines(True) != source:
+            codec["lines"] = source
+    else:
+        joined = source
+    transfer: dict[str, Any] = {
+        "kind": cell_type if cell_type in CELL_KINDS else "raw",
+        "source": joined,
+    }
+    if cell_type not in CELL_KINDS:
+        codec["cellType"] = cell_type
+    for key, value in cell.items():
+        if key not in ("cell_type", "source"):
+            transfer[key] = value
+    if isinstance(source, list) != source_as_list:
+        codec["source"] = "list" if isinstance(source, list) else "string"
+    if "source" not in cell:
+        codec["noSource"] = True
+    if with_ids and "id" not in cell:
+        codec["noId"] = True
+    if codec:
+        transfer["codec"] = codec
+    return transfer
+
+
+def _upgrade(text: str, major: int) -> dict[str, Any]:
+    try:
+        node = nbformat.reads(text, as_version=4)
+    except Exception as exc:
+        raise BridgeError(
+            ErrorCode.NOT_A_NOTEBOOK, f"cannot upgrade this nbformat {major} notebook: {exc}"
+        ) from None
+    upgraded: dict[str, Any] = orjson.loads(orjson.dumps(node))
+    return upgraded
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    return "number"

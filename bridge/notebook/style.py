@@ -1,0 +1,233 @@
+"""How a notebook file is laid out, and an encoder that writes JSON in exactly that layout.
+
+Jupyter writes `json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False)`; other tools
+use 2 or 4 spaces, tabs, unsorted keys, `\\uXXXX` escapes or no trailing newline. The
+style detected on reading is carried with the notebook so saving writes it back the same.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+
+_dumps = orjson.dumps
+
+
+@dataclass(frozen=True)
+class FileStyle:
+    indent: str | None = " "  # None: everything on one line
+    newline: str = "\n"
+    item_separator: str = ","  # as written, before any newline
+    key_separator: str = ": "
+    sort_keys: bool = True
+    ensure_ascii: bool = False
+    trailer: str = "\n"  # what follows the closing brace
+    source_as_list: bool = True
+    # Key orders for files whose keys are not sorted (cells are rebuilt from parts).
+    top_key_order: tuple[str, ...] = ()
+    cell_key_order: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> FileStyle:
+        if not isinstance(data, dict):
+            return CANONICAL
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for name in ("top_key_order", "cell_key_order"):
+            if isinstance(fields.get(name), list):
+                fields[name] = tuple(str(key) for key in fields[name])
+        try:
+            style = cls(**fields)
+        except TypeError:
+            return CANONICAL
+        return style if style.is_well_formed() else CANONICAL
+
+    def is_well_formed(self) -> bool:
+        blank = re.compile(r"[ \t]*")
+        return (
+            (self.indent is None or blank.fullmatch(self.indent) is not None)
+            and self.newline in ("\n", "\r\n")
+            and self.item_separator in (",", ", ")
+            and self.key_separator in (":", ": ")
+            and re.fullmatch(r"\s*", self.trailer) is not None
+        )
+
+
+CANONICAL = FileStyle()
+"""nbformat 4.5's own layout: what new notebooks are written in."""
+
+_FIRST_KEY = re.compile(r'\s*\{(\s*)"(?:[^"\\]|\\.)*"(\s*:\s*)')
+_ITEM_SEPARATOR = re.compile(r'[\]}"el0-9](,\s*)["\[{0-9tfn-]')
+_NON_ASCII_ESCAPE = re.compile(r"\\u(?!00[0-7])[0-9a-fA-F]{4}")
+
+
+def detect_style(text: str, top: dict[str, Any]) -> FileStyle:
+    """Guess the layout from the text's first lines; reading verifies the guess."""
+    match = _FIRST_KEY.match(text)
+    if match is None:
+        return CANONICAL
+    gap, key_separator = match.group(1), match.group(2)
+    if "\n" in gap:
+        newline = "\r\n" if "\r\n" in gap else "\n"
+        indent: str | None = gap.rsplit("\n", 1)[1]
+        item_separator = ","
+    else:
+        newline, indent = "\n", None
+        found = _ITEM_SEPARATOR.search(text, 0, 4096)
+        item_separator = ", " if found and found.group(1) == ", " else ","
+    ensure_ascii = text.isascii() and _NON_ASCII_ESCAPE.search(text) is not None
+    cells = top.get("cells")
+    first_cell = cells[0] if isinstance(cells, list) and cells else {}
+    sort_keys = all(
+        list(d) == sorted(d)
+        for d in (top, first_cell, top.get("metadata"))
+        if isinstance(d, dict)
+    )
+    source = first_cell.get("source") if isinstance(first_cell, dict) else None
+    end = text.rstrip()
+    cell_keys: list[str] = []
+    if not sort_keys and isinstance(cells, list):
+        for cell in cells[:50]:
+            if isinstance(cell, dict):
+                cell_keys.extend(key for key in cell if key not in cell_keys)
+    return FileStyle(
+        indent=indent,
+        newline=newline,
+        item_separator=item_separator,
+        key_separator=key_separator if key_separator in (":", ": ") else ": ",
+        sort_keys=sort_keys,
+        ensure_ascii=ensure_ascii,
+        trailer=text[len(end):],
+        source_as_list=not isinstance(source, str),
+        top_key_order=() if sort_keys else tuple(top),
+        cell_key_order=tuple(cell_keys),
+    )
+
+
+def _escape_non_ascii(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+class Encoder:
+    """Encodes JSON values in one FileStyle, as bytes, piece by piece.
+
+    Strings go through orjson (whose escaping matches Python's json with
+    ensure_ascii=False); numbers use Python's repr like nbformat does.
+    """
+
+    def __init__(self, style: FileStyle) -> None:
+        self.style = style
+        self._indent = None if style.indent is None else style.indent.encode()
+        self._newline = style.newline.encode()
+        self._item = style.item_separator.encode()
+        self._key = style.key_separator.encode()
+
+    def line_break(self, depth: int) -> bytes:
+        """What goes before a member at `depth`: a newline and indentation, or nothing."""
+        if self._indent is None:
+            return b""
+        return self._newline + self._indent * depth
+
+    def separator(self, depth: int) -> bytes:
+        """What separates two members at `depth`."""
+        if self._indent is None:
+            return self._item
+        return self._item.rstrip() + self.line_break(depth)
+
+    def encode(self, value: Any, depth: int = 0) -> bytes:
+        out: list[bytes] = []
+        self._encode(value, depth, out)
+        data = b"".join(out)
+        if self.style.ensure_ascii and not data.isascii():
+            data = _NON_ASCII.sub(_escape_non_ascii, data.decode()).encode()
+        return data
+
+    def _encode(self, value: Any, depth: int, out: list[bytes]) -> None:
+        kind = type(value)
+        if kind is str:
+            out.append(_string(value))
+        elif kind is dict:
+            self._encode_dict(value, depth, out)
+        elif kind is list:
+            self._encode_list(value, depth, out)
+        elif value is None:
+            out.append(b"null")
+        elif value is True:
+            out.append(b"true")
+        elif value is False:
+            out.append(b"false")
+        elif kind is int:
+            out.append(int.__repr__(value).encode())
+        elif kind is float:
+            out.append(_float(value))
+        elif isinstance(value, dict):
+            self._encode_dict(dict(value), depth, out)
+        elif isinstance(value, (list, tuple)):
+            self._encode_list(list(value), depth, out)
+        else:
+            raise TypeError(f"cannot write {kind.__name__} into a notebook")
+
+    def _encode_list(self, items: list[Any], depth: int, out: list[bytes]) -> None:
+        if not items:
+            out.append(b"[]")
+            return
+        inner = self.line_break(depth + 1)
+        separator = self.separator(depth + 1)
+        if all(type(item) is str for item in items):
+            # The common case (lines of text) in one C-level join.
+            out.append(b"[" + inner + separator.join(map(_string, items))
+                       + self.line_break(depth) + b"]")
+            return
+        out.append(b"[" + inner)
+        for index, item in enumerate(items):
+            if index:
+                out.append(separator)
+            self._encode(item, depth + 1, out)
+        out.append(self.line_break(depth) + b"]")
+
+    def _encode_dict(self, members: dict[str, Any], depth: int, out: list[bytes]) -> None:
+        if not members:
+            out.append(b"{}")
+            return
+        inner = self.line_break(depth + 1)
+        separator = self.separator(depth + 1)
+        keys = sorted(members) if self.style.sort_keys else members
+        first = True
+        for key in keys:
+            if not isinstance(key, str):
+                raise TypeError("notebook object keys must be strings")
+            out.append((b"{" + inner if first else separator) + _string(key) + self._key)
+            first = False
+            value = members[key]
+            if type(value) is str:
+                out.append(_string(value))
+            else:
+                self._encode(value, depth + 1, out)
+        out.append(self.line_break(depth) + b"}")
+
+
+def _string(text: str) -> bytes:
+    try:
+        return _dumps(text)
+    except TypeError:  # lone surrogates: Python's json writes them escaped
+        import json
+
+        return json.dumps(text, ensure_ascii=True).encode()
+
+
+def _float(value: float) -> bytes:
+    if value != value or value in (float("inf"), float("-inf")):
+        raise TypeError("NaN and Infinity are not JSON")
+    return float.__repr__(value).encode()

@@ -1,0 +1,154 @@
+"""The bridge's custom JSON-RPC contract: method names, errors and the protocol class.
+
+Custom methods travel as plain dicts, both ways. Standard LSP methods keep pygls's
+lsprotocol types. docs/protocol.md documents every method named here.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Generator
+from typing import Any
+
+import attrs
+import orjson
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pygls.protocol import (
+    JsonRPCNotification,
+    JsonRPCRequestMessage,
+    JsonRPCResponseMessage,
+    LanguageServerProtocol,
+    lsp_method,
+)
+
+logger = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+
+NOTEBOOK_DESERIALIZE = "notebook/deserialize"
+NOTEBOOK_SERIALIZE = "notebook/serialize"
+
+CUSTOM_METHODS: list[str] = [NOTEBOOK_DESERIALIZE, NOTEBOOK_SERIALIZE]
+"""Every custom request the bridge answers, advertised in the initialize result."""
+
+SERVER_NOTIFICATIONS: list[str] = []
+"""Custom notifications the bridge sends to the client."""
+
+SERVER_REQUESTS: list[str] = []
+"""Custom requests the bridge sends to the client."""
+
+
+class ErrorCode(enum.IntEnum):
+    """JSON-RPC error codes of the bridge (the -320xx server-defined range)."""
+
+    NOT_JSON = -32001
+    NOT_A_NOTEBOOK = -32002
+    TOO_LARGE = -32003
+    UNKNOWN_KERNEL = -32010
+    KERNEL_DEAD = -32011
+    KERNEL_START_FAILED = -32012
+    INVALID_PARAMS = -32602
+
+
+class BridgeError(JsonRpcException):
+    """An error the client should show the user as it is: the message names the problem."""
+
+    def __init__(self, code: ErrorCode, message: str, data: Any | None = None) -> None:
+        super().__init__(message=message, code=int(code), data=data)
+
+
+def require(params: Any, name: str, kind: type | tuple[type, ...]) -> Any:
+    """Return ``params[name]`` or raise a clear invalid-params error."""
+    if not isinstance(params, dict):
+        raise BridgeError(ErrorCode.INVALID_PARAMS, "params must be an object")
+    if name not in params:
+        raise BridgeError(ErrorCode.INVALID_PARAMS, f"missing parameter {name!r}")
+    value = params[name]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise BridgeError(ErrorCode.INVALID_PARAMS, f"parameter {name!r} must be {names}")
+    return value
+
+
+class BridgeProtocol(LanguageServerProtocol):
+    """LanguageServerProtocol whose custom methods skip cattrs and namedtuples.
+
+    pygls turns every params object into nested namedtuples and every result back through
+    cattrs and json: far too slow for an 80 MB notebook. Custom methods here carry plain
+    dicts, and every outgoing message is encoded with orjson.
+    """
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        method = data.get("method")
+        if isinstance(method, str) and self.get_message_type(method) is None:
+            if "id" in data:
+                return JsonRPCRequestMessage(
+                    id=data["id"], method=method, jsonrpc=data["jsonrpc"],
+                    params=data.get("params"),
+                )
+            return JsonRPCNotification(
+                method=method, jsonrpc=data["jsonrpc"], params=data.get("params")
+            )
+        if method is None and "result" in data and "id" in data:
+            if self._result_types.get(data["id"]) is None:
+                self._result_types.pop(data["id"], None)
+                return JsonRPCResponseMessage(
+                    id=data["id"], jsonrpc=data["jsonrpc"], result=data["result"]
+                )
+        return super().structure_message(data)
+
+    def encode_message(self, data: Any) -> bytes:
+        """The JSON body of one outgoing message."""
+        if isinstance(data, (JsonRPCResponseMessage, JsonRPCNotification,
+                             JsonRPCRequestMessage)):
+            message = {k: v for k, v in attrs.asdict(data, recurse=False).items()}
+            payload = message.get("result", message.get("params"))
+            if payload is None or isinstance(payload, (dict, list, str, int, float)):
+                try:
+                    return orjson.dumps(message)
+                except TypeError:
+                    pass  # an lsprotocol object inside: let cattrs unstructure it
+        return orjson.dumps(self._converter.unstructure(data))
+
+    def _send_data(self, data: Any) -> None:
+        if not data:
+            return
+        if self.writer is None:
+            logger.error("no transport to send %r on", type(data).__name__)
+            return
+        try:
+            body = self.encode_message(data)
+        except Exception:
+            logger.exception("could not encode an outgoing message")
+            return
+        self.writer.write(b"Content-Length: %d\r\n\r\n" % len(body))
+        self.writer.write(body)
+
+
+class BridgeLanguageServerProtocol(BridgeProtocol):
+    """Adds the bridge's own capabilities to the initialize result."""
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(
+        self, params: types.InitializeParams
+    ) -> Generator[Any, Any, types.InitializeResult]:
+        result: types.InitializeResult = yield from super().lsp_initialize(params)
+        experimental = result.capabilities.experimental
+        if not isinstance(experimental, dict):
+            experimental = {}
+        experimental["nbbridge"] = {
+            "protocolVersion": PROTOCOL_VERSION,
+            "methods": sorted(CUSTOM_METHODS),
+            "notifications": sorted(SERVER_NOTIFICATIONS),
+            "serverRequests": sorted(SERVER_REQUESTS),
+        }
+        result.capabilities.experimental = experimental
+        return result
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
+        """Hand exit to the server's handler, which ends the loop; pygls would sys.exit()."""
+        if (user_handler := self.fm.features.get(types.EXIT)) is not None:
+            yield user_handler, args, None

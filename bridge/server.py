@@ -1,0 +1,87 @@
+"""The nbbridge language server: wiring only. Each handler hands over to a feature module."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from bridge import __version__
+from bridge.notebook import codec
+from bridge.protocol import (
+    NOTEBOOK_DESERIALIZE,
+    NOTEBOOK_SERIALIZE,
+    BridgeLanguageServerProtocol,
+)
+from bridge.transport import DEFAULT_MAX_MESSAGE_BYTES, detach_stdout, run_stdio
+
+logger = logging.getLogger(__name__)
+
+
+class BridgeServer(LanguageServer):
+    """One server object; feature modules keep their state on it."""
+
+    def __init__(self, max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES) -> None:
+        super().__init__(
+            name="nbbridge",
+            version=__version__,
+            protocol_cls=BridgeLanguageServerProtocol,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        self.max_notebook_bytes = max_notebook_bytes
+        self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+        self.exited = asyncio.Event()
+
+    async def run_shutdown_hooks(self) -> None:
+        for hook in reversed(self.shutdown_hooks):
+            try:
+                await hook()
+            except Exception:
+                logger.exception("shutdown hook failed")
+
+
+def create_server(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES) -> BridgeServer:
+    server = BridgeServer(max_notebook_bytes)
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: BridgeServer, params: Any) -> None:
+        await ls.run_shutdown_hooks()
+
+    @server.feature(types.EXIT)
+    def exit_(ls: BridgeServer, params: Any) -> None:
+        ls.exited.set()
+
+    @server.feature(NOTEBOOK_DESERIALIZE)
+    async def notebook_deserialize(ls: BridgeServer, params: Any) -> dict[str, Any]:
+        return await codec.deserialize_request(params, ls.max_notebook_bytes)
+
+    @server.feature(NOTEBOOK_SERIALIZE)
+    async def notebook_serialize(ls: BridgeServer, params: Any) -> dict[str, Any]:
+        return await codec.serialize_request(params)
+
+    return server
+
+
+async def _serve(server: BridgeServer, max_message_bytes: int) -> int:
+    wire = detach_stdout()
+    protocol = server.protocol
+    assert isinstance(protocol, BridgeLanguageServerProtocol)
+    reading = asyncio.create_task(run_stdio(protocol, max_message_bytes, stdout=wire))
+    exiting = asyncio.create_task(server.exited.wait())
+    await asyncio.wait({reading, exiting}, return_when=asyncio.FIRST_COMPLETED)
+    clean = exiting.done() and protocol._shutdown
+    reading.cancel()
+    exiting.cancel()
+    # Input closed or exit without shutdown: the client is gone, so nothing may outlive it.
+    await server.run_shutdown_hooks()
+    return 0 if clean else 1
+
+
+def serve(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES) -> int:
+    server = create_server(max_notebook_bytes)
+    max_message = max(DEFAULT_MAX_MESSAGE_BYTES, 2 * max_notebook_bytes + (1 << 20))
+    return asyncio.run(_serve(server, max_message))
