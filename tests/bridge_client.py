@@ -1,0 +1,176 @@
+"""A real JSON-RPC client for `nbbridge serve`: LSP framing over the process's stdio pipes.
+
+Used by the tests and the benchmarks. Requests the bridge sends to the client (such as
+`kernel/input`) are answered by handlers registered in `server_request_handlers`;
+notifications are collected per method and can be awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import sys
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class RpcError(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(f"{error.get('code')}: {error.get('message')}")
+        self.code: int = error.get("code", 0)
+        self.message: str = error.get("message", "")
+        self.data: Any = error.get("data")
+
+
+class BridgeClient:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self._ids = itertools.count(1)
+        self._pending: dict[int | str, asyncio.Future[Any]] = {}
+        self.notifications: dict[str, list[Any]] = defaultdict(list)
+        self._notified = asyncio.Condition()
+        self.server_request_handlers: dict[str, Callable[[Any], Awaitable[Any]]] = {}
+        self.notification_listeners: list[Callable[[str, Any], None]] = []
+        self._reader = asyncio.create_task(self._read_loop())
+        self.initialize_result: dict[str, Any] | None = None
+
+    @classmethod
+    async def start(
+        cls,
+        *args: str,
+        env: dict[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        stderr: Any = None,
+    ) -> BridgeClient:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bridge", *args, "serve",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=stderr, env={**os.environ, **(env or {})}, cwd=cwd,
+            limit=1 << 24,
+        )
+        return cls(process)
+
+    async def initialize(self, **capabilities: Any) -> dict[str, Any]:
+        result = await self.request("initialize", {
+            "processId": os.getpid(), "rootUri": None,
+            "capabilities": capabilities or {},
+        })
+        self.notify("initialized", {})
+        self.initialize_result = result
+        return result  # type: ignore[no-any-return]
+
+    async def request(self, method: str, params: Any = None, timeout: float = 120) -> Any:
+        msg_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[msg_id] = future
+        self._send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+        return await asyncio.wait_for(future, timeout)
+
+    def notify(self, method: str, params: Any = None) -> None:
+        self._send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def send_raw(self, body: bytes) -> None:
+        """Send one framed body as is (for malformed-input tests)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self.send_raw(orjson.dumps(message))
+
+    async def wait_for_notification(
+        self, method: str, predicate: Callable[[Any], bool] = lambda _: True,
+        timeout: float = 60,
+    ) -> Any:
+        async def find() -> Any:
+            async with self._notified:
+                while True:
+                    for params in self.notifications[method]:
+                        if predicate(params):
+                            return params
+                    await self._notified.wait()
+        return await asyncio.wait_for(find(), timeout)
+
+    async def _read_loop(self) -> None:
+        stdout = self.process.stdout
+        assert stdout is not None
+        try:
+            while True:
+                length = -1
+                while True:
+                    line = await stdout.readline()
+                    if not line:
+                        raise EOFError
+                    if line in (b"\r\n", b"\n"):
+                        break
+                    name, _, value = line.decode().partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                body = await stdout.readexactly(length)
+                message = orjson.loads(body)
+                await self._handle(message)
+        except (EOFError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionError("the bridge closed its output"))
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        if "method" in message and "id" in message:
+            asyncio.create_task(self._answer(message))
+        elif "method" in message:
+            for listener in self.notification_listeners:
+                listener(message["method"], message.get("params"))
+            async with self._notified:
+                self.notifications[message["method"]].append(message.get("params"))
+                self._notified.notify_all()
+        else:
+            future = self._pending.pop(message.get("id"), None)  # type: ignore[arg-type]
+            if future is None or future.done():
+                return
+            if "error" in message:
+                future.set_exception(RpcError(message["error"]))
+            else:
+                future.set_result(message.get("result"))
+
+    async def _answer(self, message: dict[str, Any]) -> None:
+        handler = self.server_request_handlers.get(message["method"])
+        reply: dict[str, Any] = {"jsonrpc": "2.0", "id": message["id"]}
+        if handler is None:
+            if message["method"] in ("workspace/configuration",):
+                reply["result"] = [None for _ in message["params"].get("items", [])]
+            elif message["method"].startswith(("client/", "window/")):
+                reply["result"] = None
+            else:
+                reply["error"] = {"code": -32601, "message": "no handler in the test client"}
+        else:
+            try:
+                reply["result"] = await handler(message.get("params"))
+            except RpcError as exc:
+                reply["error"] = {"code": exc.code, "message": exc.message}
+            except Exception as exc:
+                reply["error"] = {"code": -32603, "message": str(exc)}
+        self._send(reply)
+
+    async def shutdown(self, timeout: float = 30) -> int:
+        """Polite shutdown and exit; returns the process's exit code."""
+        if self.process.returncode is None:
+            try:
+                await self.request("shutdown", None, timeout=timeout)
+                self.notify("exit")
+            except (ConnectionError, asyncio.TimeoutError, RpcError):
+                pass
+        try:
+            code = await asyncio.wait_for(self.process.wait(), timeout)
+        except asyncio.TimeoutError:
+            self.process.kill()
+            code = await self.process.wait()
+        self._reader.cancel()
+        return code
