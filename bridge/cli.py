@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the bridge over stdio (LSP framing)")
     serve.add_argument("--max-notebook-size", type=_parse_size, default="1GiB",
                        help="largest notebook file accepted, e.g. 512MiB (default 1GiB)")
+    serve.add_argument("--warm-pool", action="store_true",
+                       help="keep one default kernel started ahead of the next kernel/start")
+    commands.add_parser("kernels", help="list the installed kernelspecs")
     return parser
 
 
@@ -41,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from bridge.server import serve
 
-        return serve(args.max_notebook_size)
+        return serve(args.max_notebook_size, args.warm_pool)
+    if args.command == "kernels":
+        from bridge.kernels.specs import format_table, list_specs
+
+        print(format_table(list_specs()))
+        return 0
     parser.print_help()
     return 2

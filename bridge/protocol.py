@@ -29,14 +29,25 @@ PROTOCOL_VERSION = 1
 
 NOTEBOOK_DESERIALIZE = "notebook/deserialize"
 NOTEBOOK_SERIALIZE = "notebook/serialize"
+KERNEL_SPECS = "kernel/specs"
+KERNEL_START = "kernel/start"
+KERNEL_EXECUTE = "kernel/execute"
+KERNEL_INTERRUPT = "kernel/interrupt"
+KERNEL_RESTART = "kernel/restart"
+KERNEL_SHUTDOWN = "kernel/shutdown"
+KERNEL_OUTPUT = "kernel/output"
+KERNEL_STATUS = "kernel/status"
+KERNEL_INPUT = "kernel/input"
+KERNEL_METHODS = [KERNEL_SPECS, KERNEL_START, KERNEL_EXECUTE, KERNEL_INTERRUPT,
+                  KERNEL_RESTART, KERNEL_SHUTDOWN]
 
-CUSTOM_METHODS: list[str] = [NOTEBOOK_DESERIALIZE, NOTEBOOK_SERIALIZE]
+CUSTOM_METHODS: list[str] = [NOTEBOOK_DESERIALIZE, NOTEBOOK_SERIALIZE, *KERNEL_METHODS]
 """Every custom request the bridge answers, advertised in the initialize result."""
 
-SERVER_NOTIFICATIONS: list[str] = []
+SERVER_NOTIFICATIONS: list[str] = [KERNEL_OUTPUT, KERNEL_STATUS]
 """Custom notifications the bridge sends to the client."""
 
-SERVER_REQUESTS: list[str] = []
+SERVER_REQUESTS: list[str] = [KERNEL_INPUT]
 """Custom requests the bridge sends to the client."""
 
 
@@ -134,6 +145,7 @@ class BridgeLanguageServerProtocol(BridgeProtocol):
     def lsp_initialize(
         self, params: types.InitializeParams
     ) -> Generator[Any, Any, types.InitializeResult]:
+        self.initialization_options: Any = params.initialization_options
         result: types.InitializeResult = yield from super().lsp_initialize(params)
         experimental = result.capabilities.experimental
         if not isinstance(experimental, dict):

@@ -11,8 +11,15 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from bridge import __version__
+from bridge.kernels.service import KernelService
 from bridge.notebook import codec
 from bridge.protocol import (
+    KERNEL_EXECUTE,
+    KERNEL_INTERRUPT,
+    KERNEL_RESTART,
+    KERNEL_SHUTDOWN,
+    KERNEL_SPECS,
+    KERNEL_START,
     NOTEBOOK_DESERIALIZE,
     NOTEBOOK_SERIALIZE,
     BridgeLanguageServerProtocol,
@@ -35,6 +42,7 @@ class BridgeServer(LanguageServer):
         self.max_notebook_bytes = max_notebook_bytes
         self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
         self.exited = asyncio.Event()
+        self.kernels: KernelService | None = None
 
     async def run_shutdown_hooks(self) -> None:
         for hook in reversed(self.shutdown_hooks):
@@ -44,8 +52,12 @@ class BridgeServer(LanguageServer):
                 logger.exception("shutdown hook failed")
 
 
-def create_server(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES) -> BridgeServer:
+def create_server(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES,
+                  warm_pool: bool = False) -> BridgeServer:
     server = BridgeServer(max_notebook_bytes)
+    kernels = KernelService(lambda: server.protocol, warm_pool)
+    server.kernels = kernels
+    server.shutdown_hooks.append(kernels.shutdown_all)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: BridgeServer, params: Any) -> None:
@@ -54,6 +66,34 @@ def create_server(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES) ->
     @server.feature(types.EXIT)
     def exit_(ls: BridgeServer, params: Any) -> None:
         ls.exited.set()
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: BridgeServer, params: Any) -> None:
+        kernels.configure(getattr(ls.protocol, "initialization_options", None))
+
+    @server.feature(KERNEL_SPECS)
+    async def kernel_specs(ls: BridgeServer, params: Any) -> dict[str, Any]:
+        return await kernels.specs(params)
+
+    @server.feature(KERNEL_START)
+    async def kernel_start(ls: BridgeServer, params: Any) -> dict[str, Any]:
+        return await kernels.start(params)
+
+    @server.feature(KERNEL_EXECUTE)
+    async def kernel_execute(ls: BridgeServer, params: Any) -> dict[str, Any]:
+        return await kernels.execute(params)
+
+    @server.feature(KERNEL_INTERRUPT)
+    async def kernel_interrupt(ls: BridgeServer, params: Any) -> None:
+        await kernels.interrupt(params)
+
+    @server.feature(KERNEL_RESTART)
+    async def kernel_restart(ls: BridgeServer, params: Any) -> dict[str, Any]:
+        return await kernels.restart(params)
+
+    @server.feature(KERNEL_SHUTDOWN)
+    async def kernel_shutdown(ls: BridgeServer, params: Any) -> None:
+        await kernels.shutdown(params)
 
     @server.feature(NOTEBOOK_DESERIALIZE)
     async def notebook_deserialize(ls: BridgeServer, params: Any) -> dict[str, Any]:
@@ -81,7 +121,8 @@ async def _serve(server: BridgeServer, max_message_bytes: int) -> int:
     return 0 if clean else 1
 
 
-def serve(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES) -> int:
-    server = create_server(max_notebook_bytes)
+def serve(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES,
+          warm_pool: bool = False) -> int:
+    server = create_server(max_notebook_bytes, warm_pool)
     max_message = max(DEFAULT_MAX_MESSAGE_BYTES, 2 * max_notebook_bytes + (1 << 20))
     return asyncio.run(_serve(server, max_message))

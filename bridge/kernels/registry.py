@@ -1,0 +1,199 @@
+"""Every kernel the bridge runs: start (optionally from a warm pool), look up, shut down.
+
+Kernels talk over IPC sockets in a private runtime directory (mode 0700, connection files
+0600): no TCP port is opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, NoSuchKernel
+from jupyter_client.manager import AsyncKernelManager
+
+from bridge.kernels.session import SHUTDOWN_WAIT, KernelSession
+from bridge.kernels.specs import spec_manager
+from bridge.protocol import BridgeError, ErrorCode
+
+logger = logging.getLogger(__name__)
+
+
+def notebook_folder(notebook_uri: str | None) -> str | None:
+    """The folder of a file: URI (a kernel's default cwd); None for other schemes."""
+    if not notebook_uri:
+        return None
+    parsed = urlparse(notebook_uri)
+    if parsed.scheme != "file":
+        return None
+    folder = Path(unquote(parsed.path)).parent
+    return str(folder) if folder.is_dir() else None
+
+
+class KernelRegistry:
+    """The running kernels of one bridge, by kernelId and by notebook."""
+
+    def __init__(self, on_status: Callable[[dict[str, Any]], None],
+                 warm_pool: bool = False) -> None:
+        self.on_status = on_status
+        self.warm_pool = warm_pool
+        self._sessions: dict[str, KernelSession] = {}
+        self._by_notebook: dict[str, str] = {}
+        self._runtime_dir: str | None = None
+        self._warm: asyncio.Task[KernelSession] | None = None
+        self._specs = spec_manager()
+
+    @property
+    def runtime_dir(self) -> str:
+        if self._runtime_dir is None:
+            # mkdtemp makes it 0700; short path, ipc socket paths must stay under ~100 bytes
+            self._runtime_dir = tempfile.mkdtemp(prefix="nbbridge-")
+        return self._runtime_dir
+
+    # ---------------------------------------------------------------- start
+    async def start(self, kernel_name: str | None = None, notebook_uri: str | None = None,
+                    cwd: str | None = None) -> KernelSession:
+        """Start a kernel (or hand over the warm one); it is ``notebook_uri``'s kernel."""
+        name = kernel_name or NATIVE_KERNEL_NAME
+        cwd = cwd or notebook_folder(notebook_uri)
+        session = await self._take_warm(name, cwd)
+        warm = session is not None
+        if session is None:
+            session = await self._launch(name, cwd, announce=True)
+        session.notebook_uri = notebook_uri
+        self._adopt(session, announce=warm)
+        if self.warm_pool:
+            self.fill_pool()
+        return session
+
+    async def _launch(self, name: str, cwd: str | None, announce: bool) -> KernelSession:
+        kernel_id = str(uuid.uuid4())
+        await asyncio.to_thread(self._check_launchable, name, cwd)
+        manager = AsyncKernelManager(
+            kernel_name=name, kernel_spec_manager=self._specs, transport="ipc",
+            connection_file=os.path.join(self.runtime_dir, f"k-{kernel_id[:8]}.json"),
+            shutdown_wait_time=SHUTDOWN_WAIT,
+        )
+        manager.kernel_id = kernel_id
+        status = self._announce if announce else _silent
+        try:
+            return await KernelSession.start(manager, None, status, cwd)
+        except BridgeError:
+            raise
+        except Exception as exc:
+            raise BridgeError(ErrorCode.KERNEL_START_FAILED,
+                              f"kernel {name!r} could not be started: {exc}") from exc
+
+    def _check_launchable(self, name: str, cwd: str | None) -> None:
+        try:
+            self._specs.get_kernel_spec(name)
+        except NoSuchKernel:
+            known = ", ".join(sorted(self._specs.find_kernel_specs())) or "none"
+            raise BridgeError(ErrorCode.KERNEL_START_FAILED,
+                              f"no kernelspec named {name!r} (installed: {known})") from None
+        if cwd is not None and not os.path.isdir(cwd):
+            raise BridgeError(ErrorCode.KERNEL_START_FAILED, f"cwd {cwd!r} is not a folder")
+
+    def _adopt(self, session: KernelSession, announce: bool) -> None:
+        self._sessions[session.kernel_id] = session
+        session.on_status = self._announce
+        if session.notebook_uri:
+            self._by_notebook[session.notebook_uri] = session.kernel_id
+        if announce:
+            # a warm kernel started unannounced: the client hears about it now
+            self._announce(session, session.state, None)
+
+    def _announce(self, session: KernelSession, state: str, reason: str | None) -> None:
+        status: dict[str, Any] = {"kernelId": session.kernel_id, "state": state}
+        if reason is not None:
+            status["reason"] = reason
+        try:
+            self.on_status(status)
+        except Exception:
+            logger.exception("kernel status callback failed")
+
+    # ------------------------------------------------------------ warm pool
+    def fill_pool(self) -> None:
+        """Start the default kernel ahead of time unless one is already waiting."""
+        if self._warm is None:
+            self._warm = asyncio.create_task(
+                self._launch(NATIVE_KERNEL_NAME, None, announce=False))
+
+    async def _take_warm(self, name: str, cwd: str | None) -> KernelSession | None:
+        if not self.warm_pool or name != NATIVE_KERNEL_NAME or self._warm is None:
+            return None
+        warm, self._warm = self._warm, None
+        try:
+            session = await warm
+        except Exception:
+            logger.exception("the warm kernel failed to start; starting another")
+            return None
+        if session.state != "idle":
+            await session.shutdown()
+            return None
+        if cwd is not None:
+            reply = await session.request("shell", "execute_request", {
+                "code": f"import os as __os; __os.chdir({cwd!r}); del __os",
+                "silent": True, "store_history": False, "user_expressions": {},
+                "allow_stdin": False, "stop_on_error": False,
+            }, timeout=30)
+            if reply["content"].get("status") != "ok":
+                await session.shutdown()
+                return None
+        return session
+
+    # --------------------------------------------------------------- lookup
+    def get(self, kernel_id: str) -> KernelSession:
+        try:
+            return self._sessions[kernel_id]
+        except KeyError:
+            raise BridgeError(ErrorCode.UNKNOWN_KERNEL,
+                              f"no kernel with id {kernel_id!r} (shut down or never started)"
+                              ) from None
+
+    def for_notebook(self, notebook_uri: str) -> KernelSession | None:
+        kernel_id = self._by_notebook.get(notebook_uri)
+        return self._sessions.get(kernel_id) if kernel_id else None
+
+    def __iter__(self) -> Any:
+        return iter(list(self._sessions.values()))
+
+    # ------------------------------------------------------------- shutdown
+    async def shutdown(self, kernel_id: str) -> None:
+        session = self.get(kernel_id)
+        del self._sessions[kernel_id]
+        if session.notebook_uri and self._by_notebook.get(session.notebook_uri) == kernel_id:
+            del self._by_notebook[session.notebook_uri]
+        await session.shutdown()
+
+    async def shutdown_all(self) -> None:
+        """Stop every kernel, the warm one too; nothing may outlive the bridge."""
+        sessions = list(self._sessions.values())
+        self._sessions.clear()
+        self._by_notebook.clear()
+        warm, self._warm = self._warm, None
+        if warm is not None:
+            warm.cancel()
+            with contextlib.suppress(BaseException):
+                sessions.append(await warm)
+        results = await asyncio.gather(*(s.shutdown() for s in sessions),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                logger.error("kernel shutdown failed: %s", result)
+        if self._runtime_dir is not None:
+            shutil.rmtree(self._runtime_dir, ignore_errors=True)
+            self._runtime_dir = None
+
+
+def _silent(session: KernelSession, state: str, reason: str | None) -> None:
+    """Status of a kernel nobody has been given yet."""

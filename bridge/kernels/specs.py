@@ -1,0 +1,60 @@
+"""Kernelspec discovery: every installed kernelspec (JUPYTER_PATH honoured) via jupyter_client."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from typing import Any
+
+from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager
+
+_PYTHON_ALIASES = {"python", f"python{sys.version_info[0]}",
+                   f"python{sys.version_info[0]}.{sys.version_info[1]}"}
+
+
+def spec_manager() -> KernelSpecManager:
+    # ensure_native_kernel: ipykernel in the bridge's own environment is always there
+    return KernelSpecManager(ensure_native_kernel=True)
+
+
+def _argv0(argv: list[str]) -> str:
+    if not argv:
+        return ""
+    if argv[0] in _PYTHON_ALIASES:
+        return sys.executable  # what jupyter_client launches for a bare "python"
+    return shutil.which(argv[0]) or argv[0]
+
+
+def list_specs() -> dict[str, Any]:
+    """The kernel/specs result: every kernelspec and the default kernel's name."""
+    found = spec_manager().get_all_specs()
+    specs = []
+    for name, entry in sorted(found.items()):
+        spec = entry["spec"]
+        argv0 = _argv0(spec.get("argv", []))
+        specs.append({
+            "name": name,
+            "displayName": spec.get("display_name") or name,
+            "language": spec.get("language", ""),
+            "argv0": argv0,
+            "resourceDir": entry["resource_dir"],
+            "interruptMode": spec.get("interrupt_mode") or "signal",
+            "bridgeEnvironment": argv0 == sys.executable,
+            "metadata": spec.get("metadata") or {},
+        })
+    default = NATIVE_KERNEL_NAME if NATIVE_KERNEL_NAME in found else (
+        specs[0]["name"] if specs else NATIVE_KERNEL_NAME)
+    return {"specs": specs, "default": default}
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """`nbbridge kernels`: one row per kernelspec, the default marked with '*'."""
+    rows = [("", "NAME", "LANGUAGE", "DISPLAY NAME", "INTERRUPT", "EXECUTABLE")]
+    for spec in result["specs"]:
+        mark = "*" if spec["name"] == result["default"] else ""
+        rows.append((mark, spec["name"], spec["language"], spec["displayName"],
+                     spec["interruptMode"], spec["argv0"]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+             + "  " + row[-1] for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
