@@ -38,13 +38,14 @@ KERNEL_SHUTDOWN = "kernel/shutdown"
 KERNEL_OUTPUT = "kernel/output"
 KERNEL_STATUS = "kernel/status"
 KERNEL_INPUT = "kernel/input"
+SCRIPT_CELL_RESULT = "script/cellResult"
 KERNEL_METHODS = [KERNEL_SPECS, KERNEL_START, KERNEL_EXECUTE, KERNEL_INTERRUPT,
                   KERNEL_RESTART, KERNEL_SHUTDOWN]
 
 CUSTOM_METHODS: list[str] = [NOTEBOOK_DESERIALIZE, NOTEBOOK_SERIALIZE, *KERNEL_METHODS]
 """Every custom request the bridge answers, advertised in the initialize result."""
 
-SERVER_NOTIFICATIONS: list[str] = [KERNEL_OUTPUT, KERNEL_STATUS]
+SERVER_NOTIFICATIONS: list[str] = [KERNEL_OUTPUT, KERNEL_STATUS, SCRIPT_CELL_RESULT]
 """Custom notifications the bridge sends to the client."""
 
 SERVER_REQUESTS: list[str] = [KERNEL_INPUT]

@@ -1,0 +1,231 @@
+"""Completion: jedi's names united with the kernel's, ranked, answered within a deadline.
+
+Both are asked at once: jedi on its thread, the kernel with a `complete_request`. The
+kernel gets `kernel_deadline`; a kernel that is busy without subshells, dead or absent
+never delays the answer beyond it. When the kernel answered first, jedi gets
+`jedi_grace` more before the kernel's names go out alone, marked incomplete; jedi's run
+goes on and the next keystroke finds it in the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from bridge.language.documents import SourceView
+from bridge.language.engine import StaticCompletions, word_start
+from bridge.language.hover import runtime_markdown
+from bridge.language.runtime import (
+    RuntimeCompletion,
+    parse_completions,
+    parse_inspection,
+)
+
+if TYPE_CHECKING:
+    from bridge.language.service import LanguageService
+
+logger = logging.getLogger(__name__)
+
+Kind = types.CompletionItemKind
+KINDS: dict[str, types.CompletionItemKind] = {
+    "module": Kind.Module, "class": Kind.Class, "instance": Kind.Variable,
+    "function": Kind.Function, "param": Kind.Variable, "path": Kind.File,
+    "keyword": Kind.Keyword, "property": Kind.Property, "statement": Kind.Variable,
+    "magic": Kind.Function, "dict key": Kind.Value, "method": Kind.Method,
+    "attribute": Kind.Property,
+}
+TRIGGER_CHARACTERS = [".", "["]
+
+
+@dataclass
+class Candidate:
+    label: str
+    start: types.Position
+    end: types.Position
+    type: str | None
+    detail: str | None
+    sources: set[str] = field(default_factory=set)
+
+    @property
+    def rank(self) -> tuple[int, str]:
+        name = self.label.lstrip("%!'\"")
+        if self.label.endswith("="):
+            group = 0  # a keyword argument of the call being typed
+        elif name.startswith("__"):
+            group = 3
+        elif name.startswith("_"):
+            group = 2
+        else:
+            group = 1
+        return group, name.lower()
+
+
+@dataclass
+class CompletionContext:
+    """What completionItem/resolve needs to document one answer's items."""
+
+    static: StaticCompletions | None
+    kernel_uri: str
+    runtime_code: dict[str, str]  # label -> the cell's code ending in that completion
+
+
+async def complete(service: LanguageService,
+                   params: types.CompletionParams) -> types.CompletionList | None:
+    view = service.view(params.text_document.uri, params.position.line)
+    if view is None:
+        return None
+    cursor = view.cursor(params.position)
+    settings = service.settings
+    program_line = view.program.split("\n")[cursor.program_line]
+    prefix = program_line[word_start(program_line, cursor.column):cursor.column]
+    key, static = service.engine.cached_completions(
+        view.program, view.path, cursor.program_line, cursor.column)
+
+    static_future: asyncio.Future[StaticCompletions] | None = None
+    if static is None:
+        static_future = asyncio.wrap_future(service.engine.completions(key, view.root))
+    session = service.kernel(view.kernel_uri)
+    kernel_task: asyncio.Task[dict[str, Any] | None] | None = None
+    if session is not None:
+        kernel_task = asyncio.create_task(
+            session.complete(view.cell_text, cursor.kernel_offset, settings.kernel_deadline))
+
+    reply, static_late = await _gather(static_future, kernel_task, settings.kernel_deadline,
+                                       settings.jedi_grace)
+    if static_future is not None and static_future.done() and not static_future.cancelled():
+        static = static_future.result()
+    runtime = parse_completions(reply)
+
+    candidates: dict[str, Candidate] = {}
+    if static is not None:
+        start = view.to_client(cursor.line, cursor.column - len(prefix))
+        end = view.to_client(cursor.line, cursor.column)
+        for item in static.matching(prefix):
+            candidates.setdefault(item.insert, Candidate(
+                item.insert, start, end, item.type, item.type, {"jedi"}))
+    runtime_code: dict[str, str] = {}
+    word_offset = cursor.kernel_offset - len(prefix)
+    for found in runtime:
+        found = _from_word_start(found, view.cell_text, word_offset)
+        _add_runtime(candidates, view, found)
+        if found.text in candidates and candidates[found.text].sources == {"kernel"}:
+            runtime_code[found.text] = view.cell_text[:found.start] + found.text
+
+    token = service.remember(CompletionContext(static, view.kernel_uri, runtime_code))
+    ordered = sorted(candidates.values(), key=lambda candidate: candidate.rank)
+    items = [_item(candidate, index, token, params.position)
+             for index, candidate in enumerate(ordered)]
+    incomplete = static is None or static_late or (kernel_task is not None and reply is None)
+    return types.CompletionList(is_incomplete=incomplete, items=items)
+
+
+async def _gather(
+    static: asyncio.Future[StaticCompletions] | None,
+    kernel: asyncio.Task[dict[str, Any] | None] | None,
+    kernel_deadline: float,
+    jedi_grace: float,
+) -> tuple[dict[str, Any] | None, bool]:
+    """The kernel's reply (None if it missed the deadline) and whether jedi was cut off."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    pending: set[asyncio.Future[Any]] = {task for task in (static, kernel) if task is not None}
+    kernel_answered_at: float | None = None
+    reply: dict[str, Any] | None = None
+    while pending:
+        now = loop.time()
+        if kernel is not None and kernel in pending:
+            # Slack past the kernel layer's own timeout, which ends the task by then.
+            timeout: float | None = max(0.0, started + kernel_deadline + 0.01 - now)
+        elif reply is not None and kernel_answered_at is not None:
+            timeout = max(0.0, kernel_answered_at + jedi_grace - now)
+        else:
+            timeout = None  # no runtime answer: jedi is all there is
+        done, _ = await asyncio.wait(pending, timeout=timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if not done:
+            if kernel is not None and kernel in pending:
+                pending.discard(kernel)
+                kernel.cancel()
+                continue
+            return reply, True
+        pending -= done
+        if kernel is not None and kernel in done:
+            kernel_answered_at = loop.time()
+            try:
+                reply = kernel.result()
+            except Exception:
+                logger.warning("kernel completion failed", exc_info=True)
+                reply = None
+    return reply, False
+
+
+def _from_word_start(found: RuntimeCompletion, code: str, word_offset: int) -> RuntimeCompletion:
+    """`.alpha` from the dot (IPython without jedi) -> `alpha` from the word, like jedi's."""
+    lead = code[found.start:word_offset]
+    if found.start < word_offset <= found.end and lead == "." and found.text.startswith(lead):
+        return RuntimeCompletion(found.text[len(lead):], word_offset, found.end, found.type,
+                                 found.signature)
+    return found
+
+
+def _add_runtime(candidates: dict[str, Candidate], view: SourceView,
+                 found: RuntimeCompletion) -> None:
+    existing = candidates.get(found.text)
+    if existing is not None:
+        existing.sources.add("kernel")
+        existing.type = existing.type or found.type
+        if found.signature:
+            existing.detail = found.signature
+        return
+    candidates[found.text] = Candidate(
+        found.text, view.kernel_offset_to_client(found.start),
+        view.kernel_offset_to_client(found.end), found.type,
+        found.signature or found.type, {"kernel"})
+
+
+def _item(candidate: Candidate, index: int, token: int,
+          position: types.Position) -> types.CompletionItem:
+    edit_range = types.Range(candidate.start, candidate.end)
+    on_line = (candidate.start.line == candidate.end.line == position.line
+               and candidate.start.character <= position.character <= candidate.end.character)
+    return types.CompletionItem(
+        label=candidate.label,
+        kind=KINDS.get(candidate.type or "", None),
+        detail=candidate.detail,
+        sort_text=f"{index:05d}",
+        text_edit=types.TextEdit(edit_range, candidate.label) if on_line else None,
+        insert_text=None if on_line else candidate.label,
+        data={"token": token, "label": candidate.label,
+              "sources": sorted(candidate.sources)},
+    )
+
+
+async def resolve(service: LanguageService, item: types.CompletionItem) -> types.CompletionItem:
+    """Documentation for one item: jedi's docstring, or the kernel's for runtime names."""
+    data = item.data if isinstance(item.data, dict) else {}
+    context = service.recall(data.get("token"))
+    label = str(data.get("label", item.label))
+    if context is None:
+        return item
+    documentation: str | None = None
+    if context.static is not None:
+        name = label.rstrip("=")
+        try:
+            documentation = await service.engine.documentation(context.static, name)
+        except concurrent.futures.CancelledError:
+            documentation = None
+    code = context.runtime_code.get(label)
+    if not documentation and code is not None:
+        session = service.kernel(context.kernel_uri)
+        if session is not None:
+            found = parse_inspection(await session.inspect(
+                code, len(code), 0, service.settings.hover_deadline))
+            documentation = runtime_markdown(found) if found else None
+    if documentation:
+        item.documentation = types.MarkupContent(types.MarkupKind.Markdown, documentation)
+    return item

@@ -1,0 +1,137 @@
+"""The language features' shared state: jedi's worker, masked cells, settings, contexts."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from bridge.language.documents import (
+    NOTEBOOK_TYPES,
+    MaskedCells,
+    SourceView,
+    notebook_program,
+    program_location,
+    source_view,
+)
+from bridge.language.engine import JediEngine
+from bridge.language.runtime import KernelCompleters, kernel_for
+from bridge.protocol import BridgeError, ErrorCode
+
+if TYPE_CHECKING:
+    from bridge.kernels.session import KernelSession
+    from bridge.language.completion import CompletionContext
+    from bridge.server import BridgeServer
+
+_CONTEXTS_KEPT = 4
+
+
+@dataclass
+class LanguageSettings:
+    """Deadlines, in seconds; initializationOptions.language sets them in milliseconds."""
+
+    kernel_deadline: float = 0.080
+    jedi_grace: float = 0.020
+    hover_deadline: float = 0.500
+
+    _OPTIONS = {"completionDeadlineMs": "kernel_deadline", "jediGraceMs": "jedi_grace",
+                "hoverDeadlineMs": "hover_deadline"}
+
+    def configure(self, options: Any) -> None:
+        language = options.get("language") if isinstance(options, dict) else None
+        if language is None:
+            return
+        if not isinstance(language, dict):
+            raise BridgeError(ErrorCode.INVALID_PARAMS,
+                              "initializationOptions.language must be an object")
+        for option, attribute in self._OPTIONS.items():
+            value = language.get(option)
+            if value is None:
+                continue
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise BridgeError(ErrorCode.INVALID_PARAMS,
+                                  f"initializationOptions.language.{option} must be a "
+                                  "number of milliseconds >= 0")
+            setattr(self, attribute, value / 1000.0)
+
+
+def notebook_sync_options() -> types.NotebookDocumentSyncOptions:
+    """Which notebooks the client syncs to us: Python cells of our notebook types."""
+    return types.NotebookDocumentSyncOptions(
+        notebook_selector=[
+            types.NotebookDocumentFilterWithCells(
+                notebook=types.NotebookDocumentFilterNotebookType(notebook_type=kind),
+                cells=[types.NotebookCellLanguage(language="python")],
+            )
+            for kind in NOTEBOOK_TYPES
+        ],
+        save=False,
+    )
+
+
+class LanguageService:
+    def __init__(self, server: BridgeServer) -> None:
+        self.server = server
+        self.engine = JediEngine()
+        self.masked = MaskedCells()
+        self.settings = LanguageSettings()
+        self.completers = KernelCompleters()
+        self._contexts: OrderedDict[int, CompletionContext] = OrderedDict()
+        self._next_token = 0
+
+    def configure(self, initialization_options: Any) -> None:
+        try:
+            self.settings.configure(initialization_options)
+        except BridgeError as error:
+            # initialized is a notification: the user can only be told, not answered.
+            self.server.window_show_message(types.ShowMessageParams(
+                types.MessageType.Error, f"nbbridge: {error.message}"))
+
+    async def close(self) -> None:
+        self.completers.close()
+        self.engine.close()
+
+    def view(self, uri: str, line: int) -> SourceView | None:
+        return source_view(self.server.workspace, self.masked, uri, line)
+
+    def kernel(self, uri: str) -> KernelSession | None:
+        """The live kernel of this notebook or script, its completer made fast."""
+        session = kernel_for(self.server, uri)
+        if session is not None:
+            self.completers.prepare(session)
+        return session
+
+    # -------------------------------------------------------------- document events
+    def notebook_opened(self, notebook_uri: str) -> None:
+        workspace = self.server.workspace
+        notebook = workspace.get_notebook_document(notebook_uri=notebook_uri)
+        if notebook is None:
+            return
+        program, _ = notebook_program(workspace, self.masked, notebook)
+        self.engine.warm(program, *program_location(workspace, notebook.uri))
+
+    def cells_closed(self, uris: list[str]) -> None:
+        for uri in uris:
+            self.masked.forget(uri)
+
+    def document_opened(self, uri: str) -> None:
+        view = self.view(uri, 0)
+        if view is not None:
+            self.engine.warm(view.program, view.path, view.root)
+
+    def document_closed(self, uri: str) -> None:
+        self.masked.forget(uri)
+
+    # -------------------------------------------------------------- completion contexts
+    def remember(self, context: CompletionContext) -> int:
+        """A token for completionItem/resolve to find this answer's context again."""
+        self._next_token += 1
+        self._contexts[self._next_token] = context
+        while len(self._contexts) > _CONTEXTS_KEPT:
+            self._contexts.popitem(last=False)
+        return self._next_token
+
+    def recall(self, token: Any) -> CompletionContext | None:
+        return self._contexts.get(token) if isinstance(token, int) else None

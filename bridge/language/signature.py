@@ -1,0 +1,122 @@
+"""Signature help: jedi's signatures of the call at the cursor, the kernel's as fallback.
+
+The kernel fallback covers callables only the running program knows (built at run time,
+or from modules jedi cannot read): IPython's inspect_request inside a call's parentheses
+describes the callee, whose signature line is split into parameters here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from bridge.language.runtime import parse_inspection
+
+if TYPE_CHECKING:
+    from bridge.language.service import LanguageService
+
+SIGNATURE_TRIGGERS = ["(", ","]
+SIGNATURE_RETRIGGERS = [")"]
+_OPEN = "([{"
+_CLOSE = ")]}"
+
+
+async def signature_help(service: LanguageService,
+                         params: types.SignatureHelpParams) -> types.SignatureHelp | None:
+    view = service.view(params.text_document.uri, params.position.line)
+    if view is None:
+        return None
+    cursor = view.cursor(params.position)
+    found = await service.engine.signatures(view.program, view.path, view.root,
+                                            cursor.program_line, cursor.column)
+    if found:
+        return types.SignatureHelp(
+            signatures=[
+                types.SignatureInformation(
+                    label=signature.label,
+                    documentation=types.MarkupContent(
+                        types.MarkupKind.PlainText, signature.documentation)
+                    if signature.documentation else None,
+                    parameters=[types.ParameterInformation(label=parameter)
+                                for parameter in signature.parameters],
+                )
+                for signature in found
+            ],
+            active_signature=0,
+            active_parameter=found[0].active_parameter,
+        )
+    session = service.kernel(view.kernel_uri)
+    if session is None:
+        return None
+    call = open_call(view.cell_text, cursor.kernel_offset)
+    if call is None:
+        return None
+    paren, argument = call
+    runtime = parse_inspection(await session.inspect(
+        view.cell_text, paren, 0, service.settings.hover_deadline))
+    if runtime is None or runtime.signature is None:
+        return None
+    label = runtime.signature
+    parameters = split_parameters(label)
+    return types.SignatureHelp(
+        signatures=[types.SignatureInformation(
+            label=label,
+            documentation=types.MarkupContent(types.MarkupKind.PlainText, runtime.docstring)
+            if runtime.docstring else None,
+            parameters=[types.ParameterInformation(label=parameter)
+                        for parameter in parameters],
+        )],
+        active_signature=0,
+        active_parameter=min(argument, len(parameters) - 1) if parameters else None,
+    )
+
+
+def open_call(code: str, offset: int) -> tuple[int, int] | None:
+    """The offset of the innermost unclosed `(` before ``offset``, and the argument index."""
+    depth = 0
+    commas = 0
+    quote: str | None = None
+    index = offset - 1
+    while index >= 0:
+        char = code[index]
+        if quote is not None:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char in _CLOSE:
+            depth += 1
+        elif char in _OPEN:
+            if depth == 0:
+                return (index, commas) if char == "(" else None
+            depth -= 1
+        elif char == "," and depth == 0:
+            commas += 1
+        index -= 1
+    return None
+
+
+def split_parameters(signature: str) -> list[str]:
+    """`f(a, b=(1, 2), *c) -> int` -> ["a", "b=(1, 2)", "*c"]; "/" and "*" markers kept."""
+    start = signature.find("(")
+    if start < 0:
+        return []
+    depth = 0
+    parameters: list[str] = []
+    current = ""
+    for char in signature[start + 1:]:
+        if char in _OPEN:
+            depth += 1
+        elif char in _CLOSE:
+            if depth == 0:
+                break
+            depth -= 1
+        if char == "," and depth == 0:
+            parameters.append(current.strip())
+            current = ""
+        else:
+            current += char
+    if current.strip():
+        parameters.append(current.strip())
+    return parameters
