@@ -8,6 +8,7 @@ body once with orjson and answers every malformed request with a JSON-RPC error.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import re
@@ -26,13 +27,33 @@ _CONTENT_LENGTH = re.compile(rb"content-length:\s*(\d+)\s*$", re.IGNORECASE)
 _ID_IN_BODY = re.compile(rb'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
 _CHUNK = 1 << 20
 _PARSE_IN_THREAD_BYTES = 4 << 20
+_F_SETPIPE_SZ = 1031
+
+
+class _DrainWatch(asyncio.BaseProtocol):
+    """Knows when the write transport's buffer is empty (its low-water mark is 0)."""
+
+    def __init__(self) -> None:
+        self.empty = asyncio.Event()
+        self.empty.set()
+
+    def pause_writing(self) -> None:
+        self.empty.clear()
+
+    def resume_writing(self) -> None:
+        self.empty.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.empty.set()
 
 
 class PipeWriter:
     """Writes framed messages to a pipe through an asyncio transport (never blocks)."""
 
-    def __init__(self, transport: asyncio.WriteTransport) -> None:
+    def __init__(self, transport: asyncio.WriteTransport, watch: _DrainWatch) -> None:
         self._transport = transport
+        self._watch = watch
+        transport.set_write_buffer_limits(high=0, low=0)
 
     def write(self, data: bytes) -> None:
         if not self._transport.is_closing():
@@ -41,15 +62,29 @@ class PipeWriter:
     def close(self) -> None:
         self._transport.close()
 
+    async def drained(self) -> None:
+        """Wait until everything written so far has gone into the pipe."""
+        await self._watch.empty.wait()
+
 
 async def open_stdio(
     stdin: BinaryIO, stdout: BinaryIO
 ) -> tuple[asyncio.StreamReader, PipeWriter]:
     loop = asyncio.get_running_loop()
+    for pipe in (stdin, stdout):
+        _widen_pipe(pipe.fileno())
     reader = asyncio.StreamReader(limit=_CHUNK)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
-    transport, _ = await loop.connect_write_pipe(asyncio.BaseProtocol, stdout)
-    return reader, PipeWriter(transport)
+    transport, watch = await loop.connect_write_pipe(_DrainWatch, stdout)
+    return reader, PipeWriter(transport, watch)
+
+
+def _widen_pipe(fd: int) -> None:
+    """Ask for a 1 MiB pipe buffer: 16x fewer wake-ups for a large notebook."""
+    try:
+        fcntl.fcntl(fd, _F_SETPIPE_SZ, _CHUNK)
+    except OSError:
+        pass  # not a pipe, or above the system's limit: the default buffer works too
 
 
 def _error_reply(msg_id: Any, code: int, message: str) -> dict[str, Any]:
@@ -138,8 +173,9 @@ def dispatch(
     except Exception as exc:
         logger.warning("invalid message %s: %s", message.get("method"), exc)
         if is_request:
+            reason = exc.__cause__ or exc
             send_raw(_error_reply(msg_id, -32602,
-                                  f"invalid params for {message['method']}: {exc.__cause__ or exc}"))
+                                  f"invalid params for {message['method']}: {reason}"))
         return
     try:
         protocol.handle_message(structured)

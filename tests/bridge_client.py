@@ -38,19 +38,20 @@ class BridgeClient:
         self._notified = asyncio.Condition()
         self.server_request_handlers: dict[str, Callable[[Any], Awaitable[Any]]] = {}
         self.notification_listeners: list[Callable[[str, Any], None]] = []
+        self._answering: set[asyncio.Task[None]] = set()
         self._reader = asyncio.create_task(self._read_loop())
         self.initialize_result: dict[str, Any] | None = None
 
     @classmethod
     async def start(
         cls,
-        *args: str,
+        *serve_args: str,
         env: dict[str, str] | None = None,
         cwd: str | os.PathLike[str] | None = None,
         stderr: Any = None,
     ) -> BridgeClient:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bridge", *args, "serve",
+            sys.executable, "-m", "bridge", "serve", *serve_args,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=stderr, env={**os.environ, **(env or {})}, cwd=cwd,
             limit=1 << 24,
@@ -124,7 +125,9 @@ class BridgeClient:
 
     async def _handle(self, message: dict[str, Any]) -> None:
         if "method" in message and "id" in message:
-            asyncio.create_task(self._answer(message))
+            task = asyncio.create_task(self._answer(message))
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
         elif "method" in message:
             for listener in self.notification_listeners:
                 listener(message["method"], message.get("params"))

@@ -9,9 +9,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bridge_client import BridgeClient  # noqa: E402
+from bridge_client import BridgeClient
 
-CORPUS = Path(os.environ.get("NBBRIDGE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+CORPUS = Path(os.environ.get(
+    "NBBRIDGE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from bridge.notebook.style import Encoder
@@ -38,24 +39,43 @@ def skeleton(top: dict[str, Any], has_cells: bool, encoder: Encoder) -> tuple[st
     return text[:start], text[start + len(marker):] + encoder.style.trailer
 
 
-def verify(
-    text: str,
-    top: dict[str, Any],
-    file_cells: list[dict[str, Any]],
-    transfer_cells: list[dict[str, Any]],
-    encoder: Encoder,
-) -> dict[str, Any]:
-    """Check that writing gives back `text`; record verbatim parts where it would not.
+@dataclass
+class Verified:
+    """How the original text differs from what writing the parsed notebook gives."""
 
-    `file_cells` are the cells as the writer will rebuild them; transfer cells whose
-    text differs get a `codec.verbatim`. Returns the notebook-level codec entries.
-    """
+    pieces: list[str]  # each cell as the encoder writes it
+    originals: list[str | None]  # a cell's original text where it differs from its piece
+    befores: list[str | None]  # the separator before a cell where it is not the usual one
+    head: tuple[str, str] | None = None  # (original, encoded) where they differ
+    tail: tuple[str, str] | None = None
+    whole: tuple[str, str] | None = None  # cells could not be located: the whole file
+
+
+def verify(
+    text: str, top: dict[str, Any], file_cells: list[dict[str, Any]], encoder: Encoder
+) -> Verified:
+    """Compare writing `top` with `file_cells` (as the writer rebuilds them) to `text`."""
     head, tail = skeleton(top, bool(file_cells), encoder)
     pieces = [encoder.encode(cell, CELL_DEPTH).decode() for cell in file_cells]
     separator = encoder.separator(CELL_DEPTH).decode()
+    found = Verified(pieces, [None] * len(pieces), [None] * len(pieces))
     if _matches_in_order(text, head, pieces, separator, tail):
-        return {}
-    return _record_verbatim(text, head, tail, pieces, separator, transfer_cells)
+        return found
+    spans = cell_spans(text)
+    if spans is None or len(spans) != len(pieces):
+        found.whole = (text, head + separator.join(pieces) + tail)
+        return found
+    original_head = text[: spans[0][0]] if spans else text
+    if original_head != head:
+        found.head = (original_head, head)
+    if spans and text[spans[-1][1]:] != tail:
+        found.tail = (text[spans[-1][1]:], tail)
+    for index, ((start, end), piece) in enumerate(zip(spans, pieces, strict=True)):
+        if text[start:end] != piece:
+            found.originals[index] = text[start:end]
+        if index and text[spans[index - 1][1]:start] != separator:
+            found.befores[index] = text[spans[index - 1][1]:start]
+    return found
 
 
 def _matches_in_order(
@@ -75,37 +95,8 @@ def _matches_in_order(
     return len(text) - position == len(tail) and text.endswith(tail)
 
 
-def _record_verbatim(
-    text: str,
-    head: str,
-    tail: str,
-    pieces: list[str],
-    separator: str,
-    transfer_cells: list[dict[str, Any]],
-) -> dict[str, Any]:
-    spans = cell_spans(text)
-    if spans is None or len(spans) != len(pieces):
-        # Cannot locate the cells: keep the whole file.
-        return {"verbatim": {"file": _verbatim(text, head + separator.join(pieces) + tail)}}
-    found: dict[str, Any] = {}
-    original_head = text[: spans[0][0]] if spans else text
-    original_tail = text[spans[-1][1]:] if spans else ""
-    if original_head != head:
-        found["head"] = _verbatim(original_head, head)
-    if spans and original_tail != tail:
-        found["tail"] = _verbatim(original_tail, tail)
-    for index, ((start, end), piece) in enumerate(zip(spans, pieces, strict=True)):
-        cell_codec: dict[str, Any] = {}
-        if text[start:end] != piece:
-            cell_codec.update(_verbatim(text[start:end], piece))
-        if index and text[spans[index - 1][1]:start] != separator:
-            cell_codec["before"] = text[spans[index - 1][1]:start]
-        if cell_codec:
-            transfer_cells[index].setdefault("codec", {})["verbatim"] = cell_codec
-    return {"verbatim": found} if found else {}
-
-
-def _verbatim(original: str, encoded: str) -> dict[str, str]:
+def verbatim_record(original: str, encoded: str) -> dict[str, str]:
+    """What rides in `codec.verbatim`: the original text and a digest of its encoding."""
     return {"text": original, "digest": digest(encoded.encode("utf-8", "surrogatepass"))}
 
 

@@ -17,10 +17,9 @@ import orjson
 
 from bridge.notebook import layout
 from bridge.notebook.style import Encoder, FileStyle, detect_style
-from bridge.notebook.writing import CELL_KINDS, file_cell, file_top
 from bridge.notebook.validation import validation_warnings
+from bridge.notebook.writing import CELL_KINDS, file_cell, file_top, remember_texts
 from bridge.protocol import BridgeError, ErrorCode
-
 
 
 def parse_json(text: str) -> Any:
@@ -42,8 +41,13 @@ def parse_json(text: str) -> Any:
         ) from None
 
 
-def read_notebook(text: str) -> dict[str, Any]:
-    """The `notebook/deserialize` result for the file text `text`."""
+def read_notebook(text: str, defer_check: bool = False) -> Reading:
+    """The `notebook/deserialize` result for the file text `text`.
+
+    With `defer_check`, the check that writing gives back the same text (and the
+    caching of each cell's text for saving) is left to `Reading.finish`, to run after
+    the result has gone out: for large files it costs as much as parsing.
+    """
     top = parse_json(text)
     if not isinstance(top, dict):
         raise BridgeError(
@@ -73,23 +77,66 @@ def read_notebook(text: str) -> dict[str, Any]:
     cells = top.get("cells")
     if not isinstance(cells, list):
         cells = []
-    with_ids = major == 4 and isinstance(top.get("nbformat_minor"), int) and (
-        top["nbformat_minor"] >= 5)
+    minor = top.get("nbformat_minor")
+    with_ids = major == 4 and isinstance(minor, int) and minor >= 5
     transfer_cells = [to_transfer_cell(cell, style.source_as_list, with_ids) for cell in cells]
-    notebook_codec: dict[str, Any] = {"style": style.to_json()}
-    if major == 4:
-        used: set[str] = set()
-        rebuilt = [file_cell(cell, index, style, with_ids, used)
-                   for index, cell in enumerate(transfer_cells)]
-        skeleton_top = file_top(top, style, has_codec=True)
-        notebook_codec.update(
-            layout.verify(text, skeleton_top, rebuilt, transfer_cells, Encoder(style)))
     notebook: dict[str, Any] = {}
     for key, value in top.items():
         notebook[key] = transfer_cells if key == "cells" else value
     notebook.setdefault("cells", transfer_cells)
-    notebook["codec"] = notebook_codec
-    return {"notebook": notebook, "warnings": warnings}
+    notebook["codec"] = {"style": style.to_json()}
+    reading = Reading({"notebook": notebook, "warnings": warnings}, text if major == 4 else None)
+    if not defer_check:
+        reading.finish(record=True)
+    return reading
+
+
+class Reading:
+    """A read notebook, and the check of its layout (now or later)."""
+
+    def __init__(self, result: dict[str, Any], text: str | None) -> None:
+        self.result = result
+        self._text = text
+
+    def finish(self, record: bool = False) -> None:
+        """Check the layout and cache each cell's text; with `record`, also put the
+        original text of every part that would be written differently into `codec`."""
+        text, self._text = self._text, None
+        if text is None:
+            return
+        notebook = self.result["notebook"]
+        cells: list[dict[str, Any]] = notebook["cells"]
+        style = FileStyle.from_json(notebook["codec"]["style"])
+        with_ids = isinstance(notebook.get("nbformat_minor"), int) and (
+            notebook["nbformat_minor"] >= 5)
+        used: set[str] = set()
+        rebuilt = [file_cell(cell, index, style, with_ids, used)
+                   for index, cell in enumerate(cells)]
+        top = file_top(notebook, style, has_codec=True)
+        verified = layout.verify(text, top, rebuilt, Encoder(style))
+        if record:
+            _record(verified, notebook)
+        remember_texts(notebook, verified)
+
+
+def _record(verified: layout.Verified, notebook: dict[str, Any]) -> None:
+    found: dict[str, Any] = {}
+    for name in ("head", "tail", "whole"):
+        difference = getattr(verified, name)
+        if difference is not None:
+            found["file" if name == "whole" else name] = layout.verbatim_record(*difference)
+    if found:
+        notebook["codec"]["verbatim"] = found
+    for cell, piece, original, before in zip(notebook["cells"], verified.pieces,
+                                             verified.originals, verified.befores,
+                                             strict=True):
+        record: dict[str, Any] = {}
+        if original is not None:
+            record.update(layout.verbatim_record(original, piece))
+        if before is not None:
+            record["before"] = before
+        if record:
+            cell.setdefault("codec", {})["verbatim"] = record
 
 
 def to_transfer_cell(cell: Any, source_as_list: bool, with_ids: bool) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 from nbformat.corpus.words import generate_corpus_id
 
 from bridge.notebook import layout
+from bridge.notebook.cache import ROLE_CELL, ROLE_HEAD, ROLE_TAIL, cell_key, cell_texts
 from bridge.notebook.style import CANONICAL, Encoder, FileStyle
 from bridge.protocol import BridgeError, ErrorCode
 
@@ -36,26 +37,65 @@ def write_notebook(notebook: Any) -> str:
     encoder = Encoder(style)
     top = file_top(notebook, style, has_codec=bool(codec))
     with_ids = _minor(top) >= 5
-    used_ids: set[str] = set()
-    file_cells = [
-        file_cell(cell, index, style, with_ids, used_ids) for index, cell in enumerate(cells)
-    ]
     verbatim = codec.get("verbatim")
     verbatim = verbatim if isinstance(verbatim, dict) else {}
-    head, tail = layout.skeleton(top, bool(file_cells), encoder)
-    parts = [layout.use_verbatim(verbatim.get("head"), head)]
+    style_key = hash(style)
+    head, tail = _skeleton_texts(top, bool(cells), encoder, verbatim, style_key)
+    parts = [head]
     separator = encoder.separator(layout.CELL_DEPTH).decode()
-    for index, (cell, file) in enumerate(zip(cells, file_cells, strict=True)):
-        piece = encoder.encode(file, layout.CELL_DEPTH).decode()
-        record = cell.get("codec", {}).get("verbatim") if isinstance(cell, dict) else None
-        record = record if isinstance(record, dict) else {}
-        if index:
+    used_ids: set[str] = set()
+    for index, cell in enumerate(cells):
+        key = cell_key(ROLE_CELL, style_key, cell)
+        known = cell_texts.get(key)
+        if known is None:
+            piece = encoder.encode(
+                file_cell(cell, index, style, with_ids, used_ids), layout.CELL_DEPTH
+            ).decode()
+            record = cell.get("codec", {}).get("verbatim")
+            record = record if isinstance(record, dict) else {}
             before = record.get("before")
-            parts.append(before if isinstance(before, str) else separator)
-        parts.append(layout.use_verbatim(record, piece))
-    parts.append(layout.use_verbatim(verbatim.get("tail"), tail))
-    text = "".join(parts)
-    return layout.use_verbatim(verbatim.get("file"), text)
+            known = layout.use_verbatim(record, piece), before if isinstance(before, str) else None
+            cell_texts.put(key, known)
+        text, before = known
+        if index:
+            parts.append(separator if before is None else before)
+        parts.append(text)
+    parts.append(tail)
+    return layout.use_verbatim(verbatim.get("file"), "".join(parts))
+
+
+def remember_texts(notebook: dict[str, Any], verified: layout.Verified) -> None:
+    """Cache what each part of a just-read notebook is written as, for the next save."""
+    style = FileStyle.from_json(notebook["codec"].get("style"))
+    style_key = hash(style)
+    top = _skeleton_key_source(notebook)
+    if verified.head is not None:
+        cell_texts.put(cell_key(ROLE_HEAD, style_key, top), (verified.head[0], None))
+    if verified.tail is not None:
+        cell_texts.put(cell_key(ROLE_TAIL, style_key, top), (verified.tail[0], None))
+    for cell, piece, original, before in zip(notebook["cells"], verified.pieces,
+                                             verified.originals, verified.befores,
+                                             strict=True):
+        text = piece if original is None else original
+        cell_texts.put(cell_key(ROLE_CELL, style_key, cell), (text, before))
+
+
+def _skeleton_texts(
+    top: dict[str, Any], has_cells: bool, encoder: Encoder, verbatim: dict[str, Any],
+    style_key: int,
+) -> tuple[str, str]:
+    head, tail = layout.skeleton(top, has_cells, encoder)
+    head = layout.use_verbatim(verbatim.get("head"), head)
+    tail = layout.use_verbatim(verbatim.get("tail"), tail)
+    source = _skeleton_key_source(top)
+    known_head = cell_texts.get(cell_key(ROLE_HEAD, style_key, source))
+    known_tail = cell_texts.get(cell_key(ROLE_TAIL, style_key, source))
+    return (known_head[0] if known_head else head), (known_tail[0] if known_tail else tail)
+
+
+def _skeleton_key_source(notebook: dict[str, Any]) -> dict[str, Any]:
+    """What the head and tail are made of: everything but the cells and the codec."""
+    return {key: value for key, value in notebook.items() if key not in ("cells", "codec")}
 
 
 def file_top(notebook: dict[str, Any], style: FileStyle, has_codec: bool) -> dict[str, Any]:
@@ -126,7 +166,7 @@ def _opaque_text(value: Any) -> str:
 
 def _new_id(used: set[str]) -> str:
     while True:
-        candidate = generate_corpus_id()
+        candidate = str(generate_corpus_id())
         if candidate not in used:
             return candidate
 

@@ -1,0 +1,104 @@
+"""Saving a changed notebook: minimal diffs, new cells, new notebooks in nbformat 4.5 form."""
+
+from __future__ import annotations
+
+import difflib
+import json
+
+import nbformat
+
+from bridge.notebook.layout import cell_spans
+from bridge.notebook.reading import read_notebook
+from bridge.notebook.writing import write_notebook
+
+from codec.helpers import parseable_v4
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    diff = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+    return [line for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+
+
+def cell_lines(text: str, index: int) -> range:
+    """The line numbers (0-based) of the file that hold cell `index`."""
+    spans = cell_spans(text)
+    assert spans is not None
+    start, end = spans[index]
+    return range(text.count("\n", 0, start), text.count("\n", 0, end) + 1)
+
+
+def changed_line_numbers(before: str, after: str) -> tuple[set[int], set[int]]:
+    matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), False)
+    old: set[int] = set()
+    new: set[int] = set()
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            old.update(range(i1, i2))
+            new.update(range(j1, j2))
+    return old, new
+
+
+def test_changing_one_cell_changes_only_its_lines() -> None:
+    checked = 0
+    for path in parseable_v4():
+        text = path.read_text(encoding="utf-8")
+        notebook = read_notebook(text).result["notebook"]
+        code = [i for i, c in enumerate(notebook["cells"])
+                if c["kind"] == "code" and c["source"].strip() and "\n" not in c["source"]]
+        if len(notebook["cells"]) < 3 or not code:
+            continue
+        index = code[len(code) // 2]
+        notebook["cells"][index]["source"] += "  # edited"
+        after = write_notebook(notebook)
+        old, new = changed_line_numbers(text, after)
+        assert old and old <= set(cell_lines(text, index)), path.name
+        assert new and new <= set(cell_lines(after, index)), path.name
+        if "verbatim" not in notebook["cells"][index].get("codec", {}):
+            diff = changed_lines(text, after)
+            assert len(diff) == 2, (path.name, diff)  # one line out, one line in
+            assert "# edited" in diff[1]
+        assert json.loads(after)["cells"][index]["source"] in (
+            notebook["cells"][index]["source"], notebook["cells"][index]["source"].splitlines(True))
+        checked += 1
+    assert checked > 20
+
+
+def test_inserting_a_cell_adds_only_that_cell() -> None:
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# A", id="a"), nbformat.v4.new_code_cell("x = 1", id="b")])
+    text = nbformat.writes(nb) + "\n"
+    notebook = read_notebook(text).result["notebook"]
+    notebook["cells"].insert(1, {"kind": "code", "source": "y = 2\nprint(y)"})
+    after = write_notebook(notebook)
+    diff = changed_lines(text, after)
+    assert all(line.startswith("+") for line in diff), diff
+    written = json.loads(after)["cells"][1]
+    assert written["source"] == ["y = 2\n", "print(y)"]
+    assert written["execution_count"] is None and written["outputs"] == []
+    assert isinstance(written["id"], str) and written["id"]
+    nbformat.validate(nbformat.reads(after, as_version=4))
+
+
+def test_new_notebook_is_written_in_canonical_nbformat_45() -> None:
+    notebook = {"cells": [
+        {"kind": "markdown", "source": "# Title\nText é 😀"},
+        {"kind": "code", "source": "print(1)", "outputs": [
+            {"output_type": "stream", "name": "stdout", "text": "1\n"}], "execution_count": 1},
+        {"kind": "raw", "source": ""},
+    ], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                   "language": "python"}}}
+    text = write_notebook(notebook)
+    parsed = json.loads(text)
+    assert text == json.dumps(parsed, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    assert parsed["nbformat"] == 4 and parsed["nbformat_minor"] == 5
+    assert [c["cell_type"] for c in parsed["cells"]] == ["markdown", "code", "raw"]
+    assert all(isinstance(c["id"], str) for c in parsed["cells"])
+    assert len({c["id"] for c in parsed["cells"]}) == 3
+    nbformat.validate(nbformat.reads(text, as_version=4))
+
+
+def test_saving_twice_is_stable() -> None:
+    notebook = {"cells": [{"kind": "code", "source": "a"}]}
+    first = write_notebook(notebook)
+    reread = read_notebook(first).result["notebook"]
+    assert write_notebook(reread) == first

@@ -1,0 +1,130 @@
+"""The codec through `nbbridge serve` and a real JSON-RPC client on its stdio pipes."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import orjson
+import pytest
+
+from bridge import __version__
+
+from bridge_client import BridgeClient, RpcError
+from codec.helpers import parseable_v4
+from conftest import CORPUS
+
+
+async def test_initialize_advertises_the_custom_methods(bridge: BridgeClient) -> None:
+    assert bridge.initialize_result is not None
+    ours = bridge.initialize_result["capabilities"]["experimental"]["nbbridge"]
+    assert ours["protocolVersion"] >= 1
+    assert {"notebook/deserialize", "notebook/serialize"} <= set(ours["methods"])
+    assert bridge.initialize_result["serverInfo"] == {"name": "nbbridge", "version": __version__}
+
+
+async def test_corpus_round_trips_byte_identical_through_the_bridge(
+    bridge: BridgeClient,
+) -> None:
+    files = parseable_v4()
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        opened = await bridge.request("notebook/deserialize", {"content": text})
+        saved = await bridge.request("notebook/serialize", {"notebook": opened["notebook"]})
+        assert saved["content"] == text, path
+
+
+async def test_second_bridge_writes_what_the_first_read(bridge: BridgeClient) -> None:
+    """Nothing needed for a byte-identical save lives only in the bridge that read the file."""
+    text = (CORPUS / "nbdime" / "nbdime" / "tests" / "files" / "multi_cell_nb.ipynb").read_text()
+    opened = await bridge.request("notebook/deserialize", {"content": text})
+    other = await BridgeClient.start()
+    try:
+        await other.initialize()
+        saved = await other.request("notebook/serialize", {"notebook": opened["notebook"]})
+    finally:
+        await other.shutdown()
+    assert saved["content"] == text
+
+
+async def test_v3_notebook_opens_with_upgrade_warning(bridge: BridgeClient) -> None:
+    text = (CORPUS / "nbformat" / "tests" / "test3.ipynb").read_text(encoding="utf-8")
+    opened = await bridge.request("notebook/deserialize", {"content": text})
+    assert any("upgraded to nbformat 4" in w for w in opened["warnings"])
+    saved = await bridge.request("notebook/serialize", {"notebook": opened["notebook"]})
+    assert orjson.loads(saved["content"])["nbformat"] == 4
+
+
+async def test_bad_requests_get_errors_and_the_bridge_keeps_answering(
+    bridge: BridgeClient,
+) -> None:
+    with pytest.raises(RpcError) as not_json:
+        await bridge.request("notebook/deserialize", {"content": '{\n "cells": [\n  {,'})
+    assert not_json.value.code == -32001
+    assert "line 3, column 4" in not_json.value.message
+    assert not_json.value.data == {"line": 3, "column": 4, "offset": 17}
+
+    with pytest.raises(RpcError) as missing:
+        await bridge.request("notebook/deserialize", {})
+    assert missing.value.code == -32602 and "'content'" in missing.value.message
+
+    with pytest.raises(RpcError) as wrong_type:
+        await bridge.request("notebook/serialize", {"notebook": {"cells": [{"kind": "x"}]}})
+    assert wrong_type.value.code == -32602 and "kind" in wrong_type.value.message
+
+    with pytest.raises(RpcError) as unknown:
+        await bridge.request("notebook/nonsense", {})
+    assert unknown.value.code == -32601
+
+    bridge.send_raw(b'{"jsonrpc": "2.0", "id": 99, "method": ')  # truncated body
+    bridge.send_raw(b"[1, 2, 3]")
+    text = (CORPUS / "nbformat" / "tests" / "test4.ipynb").read_text(encoding="utf-8")
+    opened = await bridge.request("notebook/deserialize", {"content": text})
+    assert opened["notebook"]["cells"]
+
+
+async def test_over_the_size_limit_is_a_clear_error_not_a_crash() -> None:
+    client = await BridgeClient.start("--max-notebook-size", "64KiB")
+    try:
+        await client.initialize()
+        big = '{"cells": [], "metadata": {"pad": "' + "x" * 200_000 + '"}, "nbformat": 4}'
+        with pytest.raises(RpcError) as too_large:
+            await client.request("notebook/deserialize", {"content": big})
+        assert too_large.value.code == -32003
+        assert "65536 bytes" in too_large.value.message
+        # A message over the whole-message limit (2x the notebook limit + 1 MiB) is
+        # skipped unread and answered by id.
+        huge = "y" * (3 << 20)
+        with pytest.raises(RpcError) as skipped:
+            await client.request("notebook/deserialize", {"content": huge})
+        assert skipped.value.code == -32003
+        small = await client.request("notebook/deserialize", {
+            "content": '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'})
+        assert small["notebook"]["cells"] == []
+    finally:
+        await client.shutdown()
+
+
+async def test_shutdown_and_exit_end_the_process_cleanly() -> None:
+    client = await BridgeClient.start()
+    await client.initialize()
+    assert await client.shutdown() == 0
+
+
+async def test_closed_input_ends_the_bridge() -> None:
+    client = await BridgeClient.start()
+    await client.initialize()
+    assert client.process.stdin is not None
+    client.process.stdin.close()
+    code = await asyncio.wait_for(client.process.wait(), 20)
+    assert code == 1  # ended without a shutdown request
+
+
+def test_version_and_help() -> None:
+    version = subprocess.run([sys.executable, "-m", "bridge", "--version"],
+                             capture_output=True, text=True, check=True)
+    assert version.stdout.strip() == f"nbbridge {__version__}"
+    helped = subprocess.run([sys.executable, "-m", "bridge", "--help"],
+                            capture_output=True, text=True, check=True)
+    assert "serve" in helped.stdout
