@@ -230,6 +230,10 @@ class JediEngine:
 def _completion_documentation(completion: Any) -> str:
     signatures = [signature.to_string() for signature in completion.get_signatures()]
     docstring: str = completion.docstring(raw=True)
+    if not docstring:
+        # `os.path` is a statement; what it is bound to carries the documentation.
+        docstring = next((text for name in completion.infer()
+                          if (text := name.docstring(raw=True))), "")
     parts = []
     if signatures:
         parts.append("```python\n" + "\n".join(signatures) + "\n```")

@@ -1,0 +1,1 @@
+"""Language features: completion, hover and signature help from jedi and the kernel."""
