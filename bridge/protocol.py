@@ -26,6 +26,7 @@ from pygls.protocol import (
 logger = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 1
+_ONE_WRITE_BYTES = 1 << 16
 
 NOTEBOOK_DESERIALIZE = "notebook/deserialize"
 NOTEBOOK_SERIALIZE = "notebook/serialize"
@@ -135,8 +136,14 @@ class BridgeProtocol(LanguageServerProtocol):
         except Exception:
             logger.exception("could not encode an outgoing message")
             return
-        self.writer.write(b"Content-Length: %d\r\n\r\n" % len(body))
-        self.writer.write(body)
+        header = b"Content-Length: %d\r\n\r\n" % len(body)
+        if len(body) < _ONE_WRITE_BYTES:
+            # one pipe write per message: each write can wake the client, and small
+            # messages (kernel status, output batches, replies) are most of the traffic
+            self.writer.write(header + body)
+        else:
+            self.writer.write(header)
+            self.writer.write(body)
 
 
 class BridgeLanguageServerProtocol(BridgeProtocol):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import orjson
 import zmq
 import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
@@ -32,10 +34,35 @@ RouteHandler = Callable[[str, dict[str, Any]], None]
 
 READY_TIMEOUT = 60.0
 SHUTDOWN_WAIT = 3.0
+IDLE_DELAY = 0.005
 # ZMQ retries a connect to a not yet bound ipc socket every reconnect_ivl; its default
 # (100 ms) would add up to that much to every kernel start.
 RECONNECT_MS = 10
 _CHANNELS = {"shell": zmq.DEALER, "iopub": zmq.SUB, "stdin": zmq.DEALER, "control": zmq.DEALER}
+
+
+def decode(session: Session, parts: list[bytes]) -> dict[str, Any]:
+    """A signed Jupyter message -> dict, like Session.deserialize but without its costs.
+
+    Session.deserialize parses every date of every header with dateutil: about 0.2 ms
+    per message, a fifth of a `1+1` round trip. Here the signature is checked the same
+    way and the JSON parsed with orjson; dates stay ISO strings.
+    """
+    _, found = session.feed_identities(parts)
+    frames = [f if isinstance(f, bytes) else f.bytes for f in found]
+    if len(frames) < 5:
+        raise ValueError(f"malformed message: {len(frames)} frames")
+    if session.auth is not None:
+        signature = frames[0]
+        if not signature or not hmac.compare_digest(signature, session.sign(frames[1:5])):
+            raise ValueError("message with an invalid signature")
+    try:
+        header, parent, metadata, content = (orjson.loads(f) for f in frames[1:5])
+    except orjson.JSONDecodeError:
+        header, parent, metadata, content = (session.unpack(f) for f in frames[1:5])
+    return {"header": header, "msg_id": header.get("msg_id"),
+            "msg_type": header.get("msg_type"), "parent_header": parent,
+            "metadata": metadata, "content": content, "buffers": frames[5:]}
 
 
 def _url(info: Mapping[str, Any], channel: str) -> str:
@@ -70,6 +97,7 @@ class KernelSession:
         self._subshell_id: str | None = None
         self._subshell_lock = asyncio.Lock()
         self._lifecycle = asyncio.Lock()
+        self._idle_timer: asyncio.TimerHandle | None = None
 
     # ---------------------------------------------------------------- start
     @classmethod
@@ -155,8 +183,7 @@ class KernelSession:
         while True:
             parts = await socket.recv_multipart()
             try:
-                _, body = session.feed_identities(parts)
-                msg = session.deserialize(body)
+                msg = decode(session, parts)
             except Exception:
                 logger.exception("kernel %s: unreadable %s message", self.kernel_id, channel)
                 continue
@@ -213,6 +240,9 @@ class KernelSession:
                 if execution.aborted or self.state == "dead":
                     return execution.aborted_result()
                 self._running = execution
+                if self._idle_timer is not None:
+                    self._idle_timer.cancel()
+                    self._idle_timer = None
                 self._set_state("busy")
                 try:
                     result = await execution.run()
@@ -225,8 +255,16 @@ class KernelSession:
         finally:
             if execution in self._waiting:
                 self._waiting.remove(execution)
-            if self._running is None and not self._waiting and self.state == "busy":
-                self._set_state("idle")
+            if self._running is None and not self._waiting and self._idle_timer is None:
+                # the execute response already says the cell ended: idle follows it, and
+                # is never sent between the cells of a run-all
+                self._idle_timer = asyncio.get_running_loop().call_later(
+                    IDLE_DELAY, self._settle_idle)
+
+    def _settle_idle(self) -> None:
+        self._idle_timer = None
+        if self._running is None and not self._waiting and self.state == "busy":
+            self._set_state("idle")
 
     def _abort_all(self, running_output: dict[str, Any] | None) -> None:
         for queued in self._waiting:
