@@ -7,6 +7,12 @@ import logging
 import sys
 
 from bridge import __version__
+from bridge.headless.commands import (
+    add_export_arguments,
+    add_run_arguments,
+    export_command,
+    run_command,
+)
 
 
 def _parse_size(text: str) -> int:
@@ -33,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--warm-pool", action="store_true",
                        help="keep one default kernel started ahead of the next kernel/start")
     commands.add_parser("kernels", help="list the installed kernelspecs")
+    add_run_arguments(commands.add_parser(
+        "run", help="execute every code cell of a notebook and save the outputs"))
+    add_export_arguments(commands.add_parser(
+        "export", help="export a notebook to html, pdf, python, markdown or slides"))
     return parser
 
 
@@ -50,5 +60,9 @@ def main(argv: list[str] | None = None) -> int:
 
         print(format_table(list_specs()))
         return 0
+    if args.command == "run":
+        return run_command(args)
+    if args.command == "export":
+        return export_command(args)
     parser.print_help()
     return 2

@@ -10,11 +10,11 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from bridge import __version__
+from bridge import __version__, export
 from bridge.kernels.service import KernelService
 from bridge.language import commands, completion, hover, signature
 from bridge.language.service import LanguageService, notebook_sync_options
-from bridge.notebook import codec
+from bridge.notebook import checkpoints, codec
 from bridge.protocol import (
     KERNEL_EXECUTE,
     KERNEL_INTERRUPT,
@@ -22,7 +22,9 @@ from bridge.protocol import (
     KERNEL_SHUTDOWN,
     KERNEL_SPECS,
     KERNEL_START,
+    NOTEBOOK_CHECKPOINT,
     NOTEBOOK_DESERIALIZE,
+    NOTEBOOK_EXPORT,
     NOTEBOOK_SERIALIZE,
     BridgeLanguageServerProtocol,
 )
@@ -108,6 +110,14 @@ def create_server(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES,
     @server.feature(NOTEBOOK_SERIALIZE)
     async def notebook_serialize(ls: BridgeServer, params: Any) -> dict[str, Any]:
         return await codec.serialize_request(params)
+
+    @server.feature(NOTEBOOK_EXPORT)
+    async def notebook_export(ls: BridgeServer, params: Any) -> dict[str, Any]:
+        return await export.export_request(params)
+
+    @server.feature(NOTEBOOK_CHECKPOINT)
+    async def notebook_checkpoint(ls: BridgeServer, params: Any) -> dict[str, Any]:
+        return await checkpoints.checkpoint_request(params)
 
     _register_language(server, language)
     return server

@@ -1,0 +1,1 @@
+"""Notebooks without an editor: `nbbridge run` and the file handling it shares with export."""

@@ -1,0 +1,230 @@
+"""`nbbridge run`: execute every code cell of a notebook on the editor's KernelSession code.
+
+The notebook is read and written with the lossless codec, so a run changes only what it
+must: each executed cell's outputs, execution_count and `metadata.execution` timing, and
+(for a run that stops early) the outputs of the cells it did not reach. The file is
+written once, atomically, when the run ends; a run killed on the way leaves it untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from pygls import uris
+
+from bridge.headless.commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from bridge.headless.files import load_notebook, write_atomically
+from bridge.headless.parameters import inject_parameters
+from bridge.headless.progress import Progress, first_line
+from bridge.kernels.outputs import DisplayIndex, apply_output_op
+from bridge.kernels.registry import KernelRegistry
+from bridge.kernels.session import KernelSession
+from bridge.notebook.writing import write_notebook
+from bridge.protocol import BridgeError
+
+INTERRUPT_GRACE_SECONDS = 10.0
+SKIP_TAG = "skip-execution"
+
+
+@dataclass
+class RunOptions:
+    source: Path
+    output: Path
+    kernel: str | None = None
+    parameters: list[tuple[str, str]] = field(default_factory=list)
+    timeout: float | None = None
+    allow_errors: bool = False
+
+
+@dataclass
+class RunOutcome:
+    exit_code: int
+    message: str
+    executed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class _Stop(Exception):
+    """The run ends early; the message says why."""
+
+    def __init__(self, exit_code: int, message: str) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.message = message
+
+
+class NotebookRun:
+    """One headless run of one notebook."""
+
+    def __init__(self, options: RunOptions, stream: TextIO) -> None:
+        self.options = options
+        self.stream = stream
+        self.notebook: dict[str, Any] = {}
+        self.session: KernelSession | None = None
+        self.interrupted = 0
+        self.displays: DisplayIndex = {}
+        self._signalled: list[asyncio.Future[None]] = []
+
+    async def run(self) -> RunOutcome:
+        options = self.options
+        self.notebook = load_notebook(options.source)
+        if options.parameters:
+            inject_parameters(self.notebook, options.parameters)
+        cells = self.notebook.get("cells", [])
+        runnable = [index for index, cell in enumerate(cells) if _runnable(cell)]
+        registry = KernelRegistry(on_status=lambda status: None)
+        try:
+            self.session = await registry.start(
+                self._kernel_name(), uris.from_fs_path(str(options.source.resolve())),
+                cwd=str(options.source.resolve().parent))
+            outcome = await self._run_cells(runnable)
+            await asyncio.to_thread(self._write)
+            return outcome
+        finally:
+            await registry.shutdown_all()
+
+    async def _run_cells(self, runnable: list[int]) -> RunOutcome:
+        progress = Progress(self.stream, len(runnable))
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, self._on_interrupt)
+        errors: list[str] = []
+        executed = 0
+        try:
+            for position, index in enumerate(runnable, start=1):
+                cell = self.notebook["cells"][index]
+                progress.cell_started(position, index + 1, cell["source"])
+                status = await self._run_cell(cell)
+                executed += 1
+                where = f"cell {index + 1} ({first_line(cell['source'], 40)!r})"
+                if self.interrupted:
+                    raise _Stop(EXIT_INTERRUPTED, f"interrupted in {where}")
+                if status == "ok":
+                    continue
+                if status == "timeout":
+                    raise _Stop(EXIT_FAILED, f"{where} was still running after --timeout "
+                                             f"{self.options.timeout:g} s; interrupted it")
+                problem = f"{where}: {_error_text(cell, status)}"
+                errors.append(problem)
+                if not self.options.allow_errors:
+                    raise _Stop(EXIT_FAILED, f"failed in {problem}")
+                progress.message(f"error in {problem}")
+        except _Stop as stop:
+            self._clear_unreached(runnable[executed:])
+            return RunOutcome(stop.exit_code, stop.message, executed, errors)
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+            await progress.close()
+        summary = f"ran {executed} cells in {progress.elapsed:.1f} s"
+        if errors:
+            summary += f" ({len(errors)} with errors, allowed)"
+        return RunOutcome(EXIT_OK, summary, executed, errors)
+
+    async def _run_cell(self, cell: dict[str, Any]) -> str:
+        """Run one cell into its outputs; returns ok, error, aborted or timeout."""
+        assert self.session is not None
+        outputs: list[dict[str, Any]] = []
+        cell["outputs"] = outputs
+        cell["execution_count"] = None
+
+        def on_output(op: dict[str, Any]) -> None:
+            apply_output_op(outputs, op, self.displays)
+
+        execution = asyncio.ensure_future(self.session.execute(
+            cell["source"], f"run-{id(cell)}", on_output,
+            stop_on_error=not self.options.allow_errors))
+        timed_out = False
+        done, _ = await asyncio.wait({execution}, timeout=self.options.timeout)
+        if not done:
+            timed_out = True
+            await self._interrupt()
+            done, _ = await asyncio.wait({execution}, timeout=INTERRUPT_GRACE_SECONDS)
+            if not done:  # the cell ignores interrupts: only stopping the kernel ends it
+                await self.session.shutdown()
+        result = await execution
+        cell["execution_count"] = result.get("executionCount")
+        _record_timing(cell, result)
+        return "timeout" if timed_out else str(result["status"])
+
+    def _on_interrupt(self) -> None:
+        self.interrupted += 1
+        if self.session is None:
+            return
+        if self.interrupted == 1:
+            self.stream.write("\ninterrupting the kernel (Ctrl-C again to stop it)\n")
+            self._signalled.append(asyncio.ensure_future(self._interrupt()))
+        else:
+            self._signalled.append(asyncio.ensure_future(self.session.shutdown()))
+
+    async def _interrupt(self) -> None:
+        assert self.session is not None
+        with contextlib.suppress(BridgeError):
+            await self.session.interrupt()
+
+    def _kernel_name(self) -> str | None:
+        if self.options.kernel:
+            return self.options.kernel
+        metadata = self.notebook.get("metadata")
+        spec = metadata.get("kernelspec") if isinstance(metadata, dict) else None
+        name = spec.get("name") if isinstance(spec, dict) else None
+        return name if isinstance(name, str) and name else None
+
+    def _clear_unreached(self, indexes: list[int]) -> None:
+        """Cells the run did not reach lose old outputs, which would pass for this run's."""
+        for index in indexes:
+            cell = self.notebook["cells"][index]
+            if cell.get("outputs") or cell.get("execution_count") is not None:
+                cell["outputs"] = []
+                cell["execution_count"] = None
+            metadata = cell.get("metadata")
+            if isinstance(metadata, dict):
+                metadata.pop("execution", None)
+
+    def _write(self) -> None:
+        write_atomically(self.options.output, write_notebook(self.notebook).encode("utf-8"))
+
+
+def _runnable(cell: dict[str, Any]) -> bool:
+    if cell.get("kind") != "code" or not str(cell.get("source", "")).strip():
+        return False
+    metadata = cell.get("metadata")
+    tags = metadata.get("tags") if isinstance(metadata, dict) else None
+    return not (isinstance(tags, list) and SKIP_TAG in tags)
+
+
+def _record_timing(cell: dict[str, Any], result: dict[str, Any]) -> None:
+    """nbclient's record_timing keys, from the execution's start and end."""
+    started, ended = result.get("startedAt"), result.get("endedAt")
+    if started is None or ended is None:
+        return
+    metadata = cell.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = cell["metadata"] = {}
+    begin, end = _iso(started), _iso(ended)
+    metadata["execution"] = {
+        "iopub.status.busy": begin, "iopub.execute_input": begin,
+        "shell.execute_reply": end, "iopub.status.idle": end,
+    }
+
+
+def _iso(epoch_ms: float) -> str:
+    moment = datetime.datetime.fromtimestamp(epoch_ms / 1000, datetime.timezone.utc)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _error_text(cell: dict[str, Any], status: str) -> str:
+    for output in reversed(cell.get("outputs", [])):
+        if output.get("output_type") == "error":
+            name, value = output.get("ename", "Error"), output.get("evalue", "")
+            return f"{name}: {value}" if value else str(name)
+    return "aborted (the kernel stopped)" if status == "aborted" else status
+
+
+async def run_notebook(options: RunOptions, stream: TextIO = sys.stderr) -> RunOutcome:
+    return await NotebookRun(options, stream).run()

@@ -1,0 +1,228 @@
+"""`nbbridge run` end to end: the real command, a real ipykernel, the file it writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import psutil
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+def write_notebook(path: Path, *cells: Any) -> bytes:
+    nbformat.write(new_notebook(cells=list(cells), metadata={"kernelspec": KERNELSPEC}), path)
+    return path.read_bytes()
+
+
+def nbbridge(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bridge", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=240, check=False)
+
+
+def cells_of(path: Path) -> list[dict[str, Any]]:
+    cells: list[dict[str, Any]] = json.loads(path.read_text())["cells"]
+    return cells
+
+
+def text_of(cell: dict[str, Any]) -> str:
+    parts = []
+    for output in cell["outputs"]:
+        text = output.get("text") or output.get("data", {}).get("text/plain", "")
+        parts.append("".join(text) if isinstance(text, list) else text)
+    return "".join(parts)
+
+
+def assert_one_line_error(stderr: str, *expected: str) -> None:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines, "no error message"
+    assert lines[-1].startswith("nbbridge "), stderr
+    assert "Traceback" not in stderr, stderr
+    for text in expected:
+        assert text in lines[-1], stderr
+
+
+def no_leftovers(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if "nbbridge-tmp" in p.name]
+
+
+@pytest.fixture
+def plot_and_error(tmp_path: Path) -> tuple[Path, bytes]:
+    """Markdown, a print, a matplotlib plot, an error, then a cell with stale output."""
+    stale = new_code_cell("print('after the error')", execution_count=9,
+                          outputs=[nbformat.v4.new_output("stream", text="stale\n")])
+    path = tmp_path / "plot.ipynb"
+    original = write_notebook(
+        path,
+        new_markdown_cell("# A plot and an error"),
+        new_code_cell("print('hello', 6 * 7)"),
+        new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.show()"),
+        new_code_cell("1 / 0"),
+        stale,
+    )
+    return path, original
+
+
+def test_error_stops_the_run_names_the_cell_and_saves_what_ran(
+        plot_and_error: tuple[Path, bytes], tmp_path: Path) -> None:
+    source, original = plot_and_error
+    out = tmp_path / "out.ipynb"
+    done = nbbridge("run", source, "-o", out)
+    assert done.returncode == 1
+    assert_one_line_error(done.stderr, "cell 4", "ZeroDivisionError: division by zero")
+    assert source.read_bytes() == original
+    cells = cells_of(out)
+    assert text_of(cells[1]) == "hello 42\n"
+    assert cells[1]["execution_count"] == 1
+    assert "image/png" in cells[2]["outputs"][-1]["data"]
+    assert cells[3]["outputs"][-1]["ename"] == "ZeroDivisionError"
+    # the cell after the error did not run: its old output must not pass for this run's
+    assert cells[4]["outputs"] == [] and cells[4]["execution_count"] is None
+    assert no_leftovers(tmp_path) == []
+
+
+def test_allow_errors_runs_everything_and_changes_only_what_it_must(
+        plot_and_error: tuple[Path, bytes]) -> None:
+    source, original = plot_and_error
+    done = nbbridge("run", source, "--inplace", "--allow-errors")
+    assert done.returncode == 0, done.stderr
+    assert "ZeroDivisionError" in done.stderr  # reported, not fatal
+    before, after = json.loads(original), json.loads(source.read_text())
+    assert [c["execution_count"] for c in after["cells"][1:]] == [1, 2, 3, 4]
+    assert text_of(after["cells"][4]) == "after the error\n"
+    for cell in after["cells"][1:]:
+        timing = cell["metadata"]["execution"]
+        assert timing["iopub.status.busy"] <= timing["shell.execute_reply"]
+    # sources, ids, markdown and notebook metadata are untouched
+    assert after["cells"][0] == before["cells"][0]
+    assert [c["source"] for c in after["cells"]] == [c["source"] for c in before["cells"]]
+    assert [c["id"] for c in after["cells"]] == [c["id"] for c in before["cells"]]
+    assert after["metadata"] == before["metadata"]
+    # progress went to stderr as plain lines (not a terminal), one per cell
+    assert "[4/4]" in done.stderr and "cell 5: print('after the error')" in done.stderr
+
+
+def test_parameters_are_injected_after_the_parameters_cell(tmp_path: Path) -> None:
+    source = tmp_path / "params.ipynb"
+    write_notebook(
+        source,
+        new_code_cell("alpha = 1\nname = 'default'", metadata={"tags": ["parameters"]}),
+        new_code_cell("print(repr(alpha), repr(name), repr(ratio), repr(flag))"),
+    )
+    out = tmp_path / "out.ipynb"
+    done = nbbridge("run", source, "-o", out, "-p", "alpha", "5", "-p", "name", "it's",
+                    "-p", "ratio", "0.5", "-p", "flag", "True")
+    assert done.returncode == 0, done.stderr
+    cells = cells_of(out)
+    assert cells[1]["metadata"]["tags"] == ["injected-parameters"]
+    assert "".join(cells[1]["source"]).startswith("# Parameters\n")
+    assert text_of(cells[2]) == "5 \"it's\" 0.5 True\n"
+    # running the output again replaces the injected cell instead of adding another
+    again = nbbridge("run", out, "-p", "alpha", "7", "-p", "name", "x", "-p", "ratio", "1",
+                     "-p", "flag", "None")
+    assert again.returncode == 0, again.stderr
+    cells = cells_of(out)
+    assert len(cells) == 3
+    assert text_of(cells[2]) == "7 'x' 1 None\n"
+
+
+def test_timeout_interrupts_a_hanging_cell(tmp_path: Path) -> None:
+    source = tmp_path / "hang.ipynb"
+    write_notebook(source, new_code_cell("print('before')"), new_code_cell("while True: pass"),
+                   new_code_cell("print('never')"))
+    out = tmp_path / "out.ipynb"
+    done = nbbridge("run", source, "-o", out, "--timeout", "2")
+    assert done.returncode == 1
+    assert_one_line_error(done.stderr, "cell 2", "--timeout 2 s")
+    cells = cells_of(out)
+    assert text_of(cells[0]) == "before\n"
+    assert cells[1]["outputs"][-1]["ename"] == "KeyboardInterrupt"
+    assert cells[2]["outputs"] == []
+    assert no_leftovers(tmp_path) == []
+
+
+def start_run(source: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "bridge", "run", str(source), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def sleeping_notebook(tmp_path: Path) -> tuple[Path, Path, bytes]:
+    source, marker = tmp_path / "sleepy.ipynb", tmp_path / "marker"
+    original = write_notebook(
+        source,
+        new_code_cell("print('first')"),
+        new_code_cell(f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\n"
+                      "time.sleep(600)"),
+        new_code_cell("print('never')"),
+    )
+    return source, marker, original
+
+
+def test_ctrl_c_interrupts_the_kernel_saves_what_ran_and_exits_130(tmp_path: Path) -> None:
+    source, marker, _ = sleeping_notebook(tmp_path)
+    process = start_run(source, "--inplace")
+    wait_for(marker, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert_one_line_error(stderr, "interrupted in cell 2")
+    cells = cells_of(source)
+    assert text_of(cells[0]) == "first\n"
+    assert cells[1]["outputs"][-1]["ename"] == "KeyboardInterrupt"
+    assert cells[2]["outputs"] == [] and cells[2]["execution_count"] is None
+
+
+def test_killed_mid_run_leaves_the_original_intact(tmp_path: Path) -> None:
+    source, marker, original = sleeping_notebook(tmp_path)
+    process = start_run(source, "--inplace")
+    wait_for(marker, process)
+    family = [process.pid, *(child.pid for child in
+                             psutil.Process(process.pid).children(recursive=True))]
+    for pid in family:
+        os.kill(pid, signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert source.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["marker", "sleepy.ipynb"]
+
+
+@pytest.mark.parametrize(("make", "args", "expected"), [
+    (None, (), "no such file"),
+    ("text", (), "not valid JSON"),
+    ("json", (), "not a Jupyter notebook"),
+    ("notebook", ("--kernel", "no-such-kernel"), "no kernelspec named 'no-such-kernel'"),
+    ("notebook", ("--timeout", "0"), "--timeout must be a positive"),
+    ("notebook", ("-p", "not an identifier", "1"), "not a Python identifier"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(
+        tmp_path: Path, make: str | None, args: tuple[str, ...], expected: str) -> None:
+    source = tmp_path / "input.ipynb"
+    if make == "text":
+        source.write_text("just some words\n")
+    elif make == "json":
+        source.write_text('["a", "list"]')
+    elif make == "notebook":
+        write_notebook(source, new_code_cell("print(1)"))
+    before = sorted(tmp_path.iterdir())
+    out = tmp_path / "out.ipynb"
+    done = nbbridge("run", source, "-o", out, *args)
+    assert done.returncode == 2
+    assert_one_line_error(done.stderr, expected)
+    assert sorted(tmp_path.iterdir()) == before
