@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint pytest bench venv clean
+.PHONY: run test lint pytest bench venv clean neovim
 
 $(STAMP): pyproject.toml
 	@echo "==> creating $(VENV) and installing nbbridge with its test extras"
@@ -22,7 +22,15 @@ lint: $(STAMP)
 	@echo "==> mypy (strict)"
 	@$(VENV)/bin/mypy
 
-pytest: $(STAMP)
+# The editor tests drive a real headless Neovim (Debian's package).
+neovim:
+	@if command -v nvim >/dev/null; then echo "==> $$(nvim --version | head -1) present"; \
+	else echo "==> installing Debian neovim for the editor tests"; \
+	  SUDO=$$(test "$$(id -u)" -eq 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get \
+	    -o DPkg::Lock::Timeout=600 install -y -qq neovim >/dev/null; fi
+
+pytest: $(STAMP) neovim
 	@echo "==> pytest"
 	@$(VENV)/bin/pytest -q
 
