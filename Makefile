@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint pytest bench venv clean neovim
+.PHONY: run test lint pytest bench venv clean neovim pdf-tools
 
 $(STAMP): pyproject.toml
 	@echo "==> creating $(VENV) and installing nbbridge with its test extras"
@@ -30,7 +30,16 @@ neovim:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get \
 	    -o DPkg::Lock::Timeout=600 install -y -qq neovim >/dev/null; fi
 
-pytest: $(STAMP) neovim
+# PDF export prints with Debian's headless Chromium; its tests read PDFs with pdftotext.
+pdf-tools:
+	@if command -v chromium >/dev/null && command -v pdftotext >/dev/null; then \
+	  echo "==> chromium and pdftotext present"; \
+	else echo "==> installing Debian chromium and poppler-utils for PDF export"; \
+	  SUDO=$$(test "$$(id -u)" -eq 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get \
+	    -o DPkg::Lock::Timeout=600 install -y -qq chromium poppler-utils >/dev/null; fi
+
+pytest: $(STAMP) neovim pdf-tools
 	@echo "==> pytest"
 	@$(VENV)/bin/pytest -q
 

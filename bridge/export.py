@@ -9,6 +9,7 @@ a CDN script (MathJax, require.js) prints at once instead of waiting on the netw
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import subprocess
 import tempfile
@@ -39,6 +40,10 @@ FORMATS: dict[str, str] = {
 }
 """Export format -> the nbconvert exporter that writes it (PDF prints the HTML)."""
 
+# nbconvert warns about its own HTML (e.g. images without alt text): nothing a user acts on.
+_NBCONVERT_LOG = logging.getLogger("bridge.export.nbconvert")
+_NBCONVERT_LOG.setLevel(logging.ERROR)
+
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 CHROMIUM_TIMEOUT_SECONDS = 180
 _CHROMIUM_FLAGS = (
@@ -56,6 +61,7 @@ def export_file(
     Writes the result (and any extracted images) atomically; returns the written paths.
     """
     exporter_name = _exporter_name(to)
+    chromium = find_chromium() if to == "pdf" else ""
     if text is None:
         text = read_text(source)
         load_notebook(source)  # a clear error for a file that is not a notebook
@@ -65,7 +71,7 @@ def export_file(
     from nbconvert.exporters import get_exporter
 
     node = nbformat.reads(text, as_version=4)
-    exporter = get_exporter(exporter_name)()
+    exporter = get_exporter(exporter_name)(log=_NBCONVERT_LOG)
     if to == "pdf":
         exporter.embed_images = True  # relative <img> paths do not survive the temp dir
     extension = ".pdf" if to == "pdf" else exporter.file_extension
@@ -86,7 +92,7 @@ def export_file(
     if output is None and to not in ("pdf", "slides"):
         # ScriptExporter picks the extension by kernel language (.py, .R, .jl ...).
         target = _default_output(source, resources.get("output_extension") or extension)
-    data = _print_pdf(body) if to == "pdf" else body.encode("utf-8")
+    data = _print_pdf(chromium, body) if to == "pdf" else body.encode("utf-8")
     extra = []
     for name, content in (resources.get("outputs") or {}).items():
         path = target.parent / name
@@ -118,8 +124,7 @@ def find_chromium() -> str:
     )
 
 
-def _print_pdf(html: str) -> bytes:
-    chromium = find_chromium()
+def _print_pdf(chromium: str, html: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="nbbridge-pdf-") as work:
         page, pdf = Path(work, "notebook.html"), Path(work, "notebook.pdf")
         page.write_text(html, encoding="utf-8")
