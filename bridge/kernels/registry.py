@@ -27,6 +27,8 @@ from bridge.protocol import BridgeError, ErrorCode
 
 logger = logging.getLogger(__name__)
 
+POOL_REFILL_DELAY = 1.0
+
 
 def notebook_folder(notebook_uri: str | None) -> str | None:
     """The folder of a file: URI (a kernel's default cwd); None for other schemes."""
@@ -50,6 +52,7 @@ class KernelRegistry:
         self._by_notebook: dict[str, str] = {}
         self._runtime_dir: str | None = None
         self._warm: asyncio.Task[KernelSession] | None = None
+        self._warm_launching = False
         self._specs = spec_manager()
 
     @property
@@ -72,7 +75,7 @@ class KernelRegistry:
         session.notebook_uri = notebook_uri
         self._adopt(session, announce=warm)
         if self.warm_pool:
-            self.fill_pool()
+            self.fill_pool(POOL_REFILL_DELAY)
         return session
 
     async def _launch(self, name: str, cwd: str | None, announce: bool) -> KernelSession:
@@ -122,15 +125,27 @@ class KernelRegistry:
             logger.exception("kernel status callback failed")
 
     # ------------------------------------------------------------ warm pool
-    def fill_pool(self) -> None:
+    def fill_pool(self, delay: float = 0.0) -> None:
         """Start the default kernel ahead of time unless one is already waiting."""
         if self._warm is None:
-            self._warm = asyncio.create_task(
-                self._launch(NATIVE_KERNEL_NAME, None, announce=False))
+            self._warm_launching = False
+            self._warm = asyncio.create_task(self._launch_warm(delay))
+
+    async def _launch_warm(self, delay: float) -> KernelSession:
+        # the refill waits a moment: the kernel just handed over is about to run its
+        # first cell, and a kernel starting beside it would take the CPU it needs
+        await asyncio.sleep(delay)
+        self._warm_launching = True
+        session = await self._launch(NATIVE_KERNEL_NAME, None, announce=False)
+        # a first execution costs more than later ones: pay it before anyone waits
+        await session.execute_silently("pass")
+        return session
 
     async def _take_warm(self, name: str, cwd: str | None) -> KernelSession | None:
         if not self.warm_pool or name != NATIVE_KERNEL_NAME or self._warm is None:
             return None
+        if not self._warm_launching:
+            return None  # still waiting to start: a cold start is sooner; it stays queued
         warm, self._warm = self._warm, None
         try:
             session = await warm
@@ -141,14 +156,10 @@ class KernelRegistry:
             await session.shutdown()
             return None
         if cwd is not None:
-            reply = await session.request("shell", "execute_request", {
-                "code": f"import os as __os; __os.chdir({cwd!r}); del __os",
-                "silent": True, "store_history": False, "user_expressions": {},
-                "allow_stdin": False, "stop_on_error": False,
-            }, timeout=30)
-            if reply["content"].get("status") != "ok":
-                await session.shutdown()
-                return None
+            # not awaited: the shell runs requests in order, so any cell sent after this
+            # runs in the notebook's folder
+            session.execute_silently(
+                f"import os as __os; __os.chdir({cwd!r}); del __os")
         return session
 
     # --------------------------------------------------------------- lookup

@@ -266,6 +266,25 @@ class KernelSession:
         if self._running is None and not self._waiting and self.state == "busy":
             self._set_state("idle")
 
+    def execute_silently(self, code: str) -> asyncio.Future[dict[str, Any]]:
+        """Run set-up code unseen (no outputs, no execution count); the future gets the
+        reply content. It runs before any cell sent after it."""
+        reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+        def on_message(channel: str, msg: dict[str, Any]) -> None:
+            if channel == "shell" and not reply.done():
+                self.forget(msg_id)
+                content: dict[str, Any] = msg["content"]
+                if content.get("status") != "ok":
+                    logger.warning("kernel %s: set-up code failed: %s %s", self.kernel_id,
+                                   content.get("ename"), content.get("evalue"))
+                reply.set_result(content)
+
+        msg_id = self.send("shell", "execute_request", {
+            "code": code, "silent": True, "store_history": False, "user_expressions": {},
+            "allow_stdin": False, "stop_on_error": False}, on_message)
+        return reply
+
     def _abort_all(self, running_output: dict[str, Any] | None) -> None:
         for queued in self._waiting:
             queued.aborted = True
