@@ -39,6 +39,7 @@ class BridgeClient:
         self.server_request_handlers: dict[str, Callable[[Any], Awaitable[Any]]] = {}
         self.notification_listeners: list[Callable[[str, Any], None]] = []
         self._answering: set[asyncio.Task[None]] = set()
+        self.unmatched: list[dict[str, Any]] = []  # responses to no request of ours
         self._reader = asyncio.create_task(self._read_loop())
         self.initialize_result: dict[str, Any] | None = None
 
@@ -49,9 +50,11 @@ class BridgeClient:
         env: dict[str, str] | None = None,
         cwd: str | os.PathLike[str] | None = None,
         stderr: Any = None,
+        log_level: str | None = None,
     ) -> BridgeClient:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bridge", "serve", *serve_args,
+            sys.executable, "-m", "bridge", *(["--log-level", log_level] if log_level else []),
+            "serve", *serve_args,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=stderr, env={**os.environ, **(env or {})}, cwd=cwd,
             limit=1 << 24,
@@ -73,6 +76,18 @@ class BridgeClient:
         self._pending[msg_id] = future
         self._send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
         return await asyncio.wait_for(future, timeout)
+
+    async def request_message(self, message: dict[str, Any], timeout: float = 60) -> Any:
+        """Send a request object as given (its own id, possibly odd params); return the
+        whole response message, result or error."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[message["id"]] = future
+        self._send(message)
+        try:
+            result = await asyncio.wait_for(future, timeout)
+        except RpcError as exc:
+            return {"id": message["id"], "error": {"code": exc.code, "message": exc.message}}
+        return {"id": message["id"], "result": result}
 
     def notify(self, method: str, params: Any = None) -> None:
         self._send({"jsonrpc": "2.0", "method": method, "params": params})
@@ -135,8 +150,10 @@ class BridgeClient:
                 self.notifications[message["method"]].append(message.get("params"))
                 self._notified.notify_all()
         else:
-            future = self._pending.pop(message.get("id"), None)  # type: ignore[arg-type]
+            msg_id = message.get("id")
+            future = self._pending.pop(msg_id, None) if isinstance(msg_id, (int, str)) else None
             if future is None or future.done():
+                self.unmatched.append(message)
                 return
             if "error" in message:
                 future.set_exception(RpcError(message["error"]))

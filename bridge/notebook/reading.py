@@ -29,9 +29,9 @@ def parse_json(text: str) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        try:  # Python's json also takes NaN, Infinity and lone surrogates
-            return json.loads(text)
-        except json.JSONDecodeError:
+        try:  # Python's json also takes lone surrogates (but not NaN or Infinity)
+            return json.loads(text, parse_constant=_refuse_constant)
+        except (json.JSONDecodeError, ValueError):
             pass
         what = exc.msg.split(": line")[0]
         raise BridgeError(
@@ -39,6 +39,10 @@ def parse_json(text: str) -> Any:
             f"not valid JSON at line {exc.lineno}, column {exc.colno}: {what}",
             {"line": exc.lineno, "column": exc.colno, "offset": exc.pos},
         ) from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def read_notebook(text: str, defer_check: bool = False) -> Reading:
