@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 import pytest
-from kernel_helpers import new_execution_id, pid_alive, run, wait_until
 
 from bridge_client import BridgeClient, RpcError
+from kernel_helpers import new_execution_id, pid_alive, run, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -8,9 +8,9 @@ import signal
 from typing import Any
 
 import pytest
-from kernel_helpers import new_execution_id, ops_of, run
 
 from bridge_client import BridgeClient, RpcError
+from kernel_helpers import new_execution_id, ops_of, run
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

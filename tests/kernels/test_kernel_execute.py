@@ -7,11 +7,11 @@ import base64
 from typing import Any
 
 import pytest
-from kernel_helpers import new_execution_id, ops_of, run, wait_until
 
 from bridge.kernels.outputs import DisplayIndex
 
 from bridge_client import BridgeClient, RpcError
+from kernel_helpers import new_execution_id, ops_of, run, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from kernel_helpers import pid_alive, run, wait_until
 
 from bridge_client import BridgeClient
+from kernel_helpers import pid_alive, run, wait_until
 
 KERNELS = 20
 LINES = 3000

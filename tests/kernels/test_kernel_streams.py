@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from kernel_helpers import notes_of, run
 
 from bridge_client import BridgeClient
+from kernel_helpers import notes_of, run
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

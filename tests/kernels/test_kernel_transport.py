@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from kernel_helpers import pid_alive, wait_until
 
 from bridge_client import BridgeClient
+from kernel_helpers import pid_alive, wait_until
 
 
 def runtime_facts(connection_file: Path) -> tuple[int, int, dict[str, Any], int]:

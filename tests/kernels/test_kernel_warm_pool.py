@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from kernel_helpers import pid_alive, run, wait_until
 
 from bridge.cli import build_parser
 
 from bridge_client import BridgeClient
+from kernel_helpers import pid_alive, run, wait_until
 
 
 def kernel_children(client: BridgeClient) -> set[int]:

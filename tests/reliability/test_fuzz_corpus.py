@@ -13,6 +13,7 @@ from bridge.notebook.cache import cell_texts
 from bridge.notebook.reading import read_notebook
 from bridge.notebook.writing import write_notebook
 from bridge.protocol import BridgeError
+
 from codec.helpers import corpus_files
 
 EXAMPLES = int(os.environ.get("NBBRIDGE_FUZZ_EXAMPLES", "2000")) // 2

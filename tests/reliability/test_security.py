@@ -23,7 +23,7 @@ async def test_debug_log_holds_no_connection_key_and_bridge_listens_nowhere(
             started = await client.request("kernel/start", {})
             cell = await run(client, started["kernelId"], "print('hello')\n1 + 1")
             assert cell.status == "ok"
-            info = json.loads(Path(started["connectionFile"]).read_text())
+            info = json.loads(await asyncio.to_thread(Path(started["connectionFile"]).read_text))
             bridge = psutil.Process(client.process.pid)
             listening = [c for c in bridge.net_connections(kind="all")
                          if c.status == psutil.CONN_LISTEN]
@@ -32,7 +32,7 @@ async def test_debug_log_holds_no_connection_key_and_bridge_listens_nowhere(
             await client.request("kernel/restart", {"kernelId": started["kernelId"]})
         finally:
             await client.shutdown()
-    logged = log_path.read_text(errors="replace")
+    logged = await asyncio.to_thread(log_path.read_text, errors="replace")
     assert "DEBUG" in logged  # the level really was on
     assert info["key"] not in logged
     # the key never appears in any form the log could carry it
@@ -41,7 +41,7 @@ async def test_debug_log_holds_no_connection_key_and_bridge_listens_nowhere(
 
 async def test_kernel_sockets_are_not_reachable_over_tcp(bridge: BridgeClient) -> None:
     started = await bridge.request("kernel/start", {})
-    info = json.loads(Path(started["connectionFile"]).read_text())
+    info = json.loads(await asyncio.to_thread(Path(started["connectionFile"]).read_text))
     assert info["transport"] == "ipc"
     for name in ("shell", "iopub", "stdin", "control", "hb"):
         port = info[f"{name}_port"]
