@@ -5,7 +5,7 @@ kernel start, every cell, writing the file, kernel shutdown), on the same notebo
 Runs are interleaved (one of each per round) so load on a shared machine hits all three
 alike; each tool's best round is compared.
 
-    python bench/bench_run.py [--rounds 2] [--cells 200]
+    python bench/bench_run.py [--rounds 1] [--cells 200]
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def check_outputs(work: Path, cells: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--cells", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nbbridge-bench-run-") as folder:

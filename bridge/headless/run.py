@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import os
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from bridge.kernels.outputs import DisplayIndex, apply_output_op
 from bridge.kernels.registry import KernelRegistry
 from bridge.kernels.session import KernelSession
 from bridge.notebook.writing import write_notebook
-from bridge.protocol import BridgeError
+from bridge.protocol import BridgeError, ErrorCode
 
 INTERRUPT_GRACE_SECONDS = 10.0
 SKIP_TAG = "skip-execution"
@@ -75,25 +76,29 @@ class NotebookRun:
     async def run(self) -> RunOutcome:
         options = self.options
         self.notebook = load_notebook(options.source)
+        _check_writable(options.output)
         if options.parameters:
             inject_parameters(self.notebook, options.parameters)
         cells = self.notebook.get("cells", [])
         runnable = [index for index, cell in enumerate(cells) if _runnable(cell)]
         registry = KernelRegistry(on_status=lambda status: None)
+        loop = asyncio.get_running_loop()
         try:
             self.session = await registry.start(
                 self._kernel_name(), uris.from_fs_path(str(options.source.resolve())),
                 cwd=str(options.source.resolve().parent))
+            # From here on Ctrl-C interrupts the kernel instead of ending the process,
+            # until what ran has been written.
+            loop.add_signal_handler(signal.SIGINT, self._on_interrupt)
             outcome = await self._run_cells(runnable)
             await asyncio.to_thread(self._write)
             return outcome
         finally:
+            loop.remove_signal_handler(signal.SIGINT)
             await registry.shutdown_all()
 
     async def _run_cells(self, runnable: list[int]) -> RunOutcome:
         progress = Progress(self.stream, len(runnable))
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, self._on_interrupt)
         errors: list[str] = []
         executed = 0
         try:
@@ -110,6 +115,9 @@ class NotebookRun:
                 if status == "timeout":
                     raise _Stop(EXIT_FAILED, f"{where} was still running after --timeout "
                                              f"{self.options.timeout:g} s; interrupted it")
+                if self.session is not None and self.session.state == "dead":
+                    raise _Stop(EXIT_FAILED, f"the kernel died in {where}: "
+                                             f"{_error_text(cell, status)}")
                 problem = f"{where}: {_error_text(cell, status)}"
                 errors.append(problem)
                 if not self.options.allow_errors:
@@ -119,7 +127,6 @@ class NotebookRun:
             self._clear_unreached(runnable[executed:])
             return RunOutcome(stop.exit_code, stop.message, executed, errors)
         finally:
-            loop.remove_signal_handler(signal.SIGINT)
             await progress.close()
         summary = f"ran {executed} cells in {progress.elapsed:.1f} s"
         if errors:
@@ -156,6 +163,8 @@ class NotebookRun:
         self.interrupted += 1
         if self.session is None:
             return
+        if self.session.state == "dead":
+            return
         if self.interrupted == 1:
             self.stream.write("\ninterrupting the kernel (Ctrl-C again to stop it)\n")
             self._signalled.append(asyncio.ensure_future(self._interrupt()))
@@ -188,6 +197,15 @@ class NotebookRun:
 
     def _write(self) -> None:
         write_atomically(self.options.output, write_notebook(self.notebook).encode("utf-8"))
+
+
+def _check_writable(output: Path) -> None:
+    """Fail before running anything when the result could not be written."""
+    folder = output.parent
+    if not folder.is_dir():
+        raise BridgeError(ErrorCode.FILE_ERROR, f"cannot write {output}: no folder {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BridgeError(ErrorCode.FILE_ERROR, f"cannot write in {folder}: permission denied")
 
 
 def _runnable(cell: dict[str, Any]) -> bool:

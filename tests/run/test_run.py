@@ -210,6 +210,7 @@ def test_killed_mid_run_leaves_the_original_intact(tmp_path: Path) -> None:
     ("notebook", ("--kernel", "no-such-kernel"), "no kernelspec named 'no-such-kernel'"),
     ("notebook", ("--timeout", "0"), "--timeout must be a positive"),
     ("notebook", ("-p", "not an identifier", "1"), "not a Python identifier"),
+    ("notebook", ("-o", "no/such/folder/out.ipynb"), "no folder"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(
         tmp_path: Path, make: str | None, args: tuple[str, ...], expected: str) -> None:
@@ -222,7 +223,20 @@ def test_bad_input_is_one_line_and_writes_nothing(
         write_notebook(source, new_code_cell("print(1)"))
     before = sorted(tmp_path.iterdir())
     out = tmp_path / "out.ipynb"
-    done = nbbridge("run", source, "-o", out, *args)
+    done = nbbridge("run", source, *(args if "-o" in args else ("-o", out, *args)))
     assert done.returncode == 2
     assert_one_line_error(done.stderr, expected)
     assert sorted(tmp_path.iterdir()) == before
+
+
+def test_a_dying_kernel_ends_the_run_even_with_allow_errors(tmp_path: Path) -> None:
+    source = tmp_path / "dies.ipynb"
+    write_notebook(source, new_code_cell("print('alive')"),
+                   new_code_cell("import os\nos._exit(3)"), new_code_cell("print('never')"))
+    done = nbbridge("run", source, "--allow-errors")
+    assert done.returncode == 1
+    assert_one_line_error(done.stderr, "the kernel died in cell 2")
+    cells = cells_of(source)
+    assert text_of(cells[0]) == "alive\n"
+    assert cells[1]["outputs"][-1]["ename"] == "KernelDied"
+    assert cells[2]["outputs"] == []
