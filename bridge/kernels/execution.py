@@ -19,7 +19,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from nbformat.v4 import new_output as _new_output
-from nbformat.v4 import output_from_msg as _output_from_msg
+
+from bridge.kernels.outputs import output_from_message
 
 if TYPE_CHECKING:
     from bridge.kernels.session import KernelSession
@@ -32,11 +33,6 @@ KERNEL_DIED_ENAME = "KernelDied"
 def new_output(output_type: str, **fields: Any) -> dict[str, Any]:
     """A validated nbformat output, as a plain dict."""
     return dict(_new_output(output_type, **fields))  # type: ignore[no-untyped-call]
-
-
-def output_from_msg(msg: dict[str, Any]) -> dict[str, Any]:
-    """The nbformat output of an iopub output message, as a plain dict."""
-    return dict(_output_from_msg(msg))  # type: ignore[no-untyped-call]
 
 
 def now_ms() -> float:
@@ -75,7 +71,8 @@ class Execution:
         return {"status": "aborted", "executionCount": None, "startedAt": None,
                 "endedAt": now_ms()}
 
-    async def run(self) -> dict[str, Any]:
+    def send(self) -> None:
+        """Send the execute_request; ``finish`` then waits for its end."""
         self._done = asyncio.get_running_loop().create_future()
         content = {
             "code": self.code, "silent": False, "store_history": True,
@@ -84,6 +81,9 @@ class Execution:
             "stop_on_error": False,
         }
         self.msg_id = self.session.send("shell", "execute_request", content, self.on_message)
+
+    async def finish(self) -> dict[str, Any]:
+        assert self._done is not None, "send() first"
         try:
             return await self._done
         finally:
@@ -122,7 +122,7 @@ class Execution:
         if msg_type == "stream":
             self._emit({"op": "appendText", "name": content["name"], "text": content["text"]})
         elif msg_type in ("display_data", "execute_result", "error"):
-            op: dict[str, Any] = {"op": "append", "output": output_from_msg(msg)}
+            op: dict[str, Any] = {"op": "append", "output": output_from_message(msg)}
             display_id = (content.get("transient") or {}).get("display_id")
             if display_id:
                 op["displayId"] = display_id
@@ -130,8 +130,8 @@ class Execution:
         elif msg_type == "update_display_data":
             display_id = (content.get("transient") or {}).get("display_id")
             if display_id:
-                output = new_output("display_data", data=content.get("data", {}),
-                                    metadata=content.get("metadata", {}))
+                output = output_from_message({"header": {"msg_type": "display_data"},
+                                              "content": content})
                 self.on_output({"op": "replace", "displayId": display_id,
                                 "output": output})
         elif msg_type == "clear_output":

@@ -243,9 +243,11 @@ class KernelSession:
                 if self._idle_timer is not None:
                     self._idle_timer.cancel()
                     self._idle_timer = None
+                execution.send()
+                # announced after sending: the client hears it while the kernel works
                 self._set_state("busy")
                 try:
-                    result = await execution.run()
+                    result = await execution.finish()
                 finally:
                     self._running = None
                 if result["status"] == "error" and stop_on_error:

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from bridge.kernels.batching import OutputBatcher
-from bridge.kernels.outputs import DisplayIndex, apply_output_op
+from bridge.kernels.outputs import DisplayIndex, apply_output_op, output_from_message
 
 
 def display(text: str) -> dict[str, Any]:
@@ -118,3 +118,28 @@ async def test_batcher_drops_appends_a_clear_makes_moot_but_keeps_replaces() -> 
         for op in batch:
             apply_output_op(sent, op)
     assert sent == [{"output_type": "stream", "name": "stdout", "text": "kept\n"}]
+
+
+OUTPUT_MESSAGES = [
+    ("execute_result", {"execution_count": 7, "data": {"text/plain": "2"}, "metadata": {}}),
+    ("execute_result", {"execution_count": 1, "metadata": {"isolated": True},
+                        "data": {"text/plain": "<Figure>", "image/png": "iVBORw0KGgo=",
+                                 "application/json": {"a": [1, 2, {"b": None}]}}}),
+    ("display_data", {"data": {"text/html": "<b>x</b>", "text/plain": "x"},
+                      "metadata": {"image/png": {"width": 10, "height": 20}},
+                      "transient": {"display_id": "abc"}}),
+    ("display_data", {"data": {}, "metadata": {}}),
+    ("error", {"ename": "ValueError", "evalue": "bad", "traceback": ["line 1", "line 2"]}),
+    ("error", {"ename": "KeyboardInterrupt", "evalue": "", "traceback": []}),
+]
+
+
+@pytest.mark.parametrize("kind, content", OUTPUT_MESSAGES)
+def test_output_from_message_equals_nbformats(kind: str, content: dict[str, Any]) -> None:
+    msg = {"header": {"msg_type": kind}, "content": content}
+    assert output_from_message(msg) == nbformat.v4.output_from_msg(msg)
+
+
+def test_non_output_messages_go_to_nbformat() -> None:
+    with pytest.raises(ValueError, match="status"):
+        output_from_message({"header": {"msg_type": "status"}, "content": {}})
