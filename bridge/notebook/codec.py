@@ -6,8 +6,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
+
 from bridge.notebook.reading import read_notebook
-from bridge.notebook.writing import write_notebook
+from bridge.notebook.writing import write_notebook_json
 from bridge.protocol import BridgeError, ErrorCode, require
 
 DEFAULT_MAX_NOTEBOOK_BYTES = 1 << 30
@@ -58,5 +60,8 @@ async def serialize_request(params: Any) -> dict[str, Any]:
         await asyncio.gather(*_pending_checks, return_exceptions=True)
     cells = notebook.get("cells")
     if isinstance(cells, list) and len(cells) > 200:
-        return {"content": await asyncio.to_thread(write_notebook, notebook)}
-    return {"content": write_notebook(notebook)}
+        content = await asyncio.to_thread(write_notebook_json, notebook)
+    else:
+        content = write_notebook_json(notebook)
+    # Already a JSON string: the reply embeds it without escaping it again.
+    return {"content": orjson.Fragment(content)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from nbformat.corpus.words import generate_corpus_id
 
 from bridge.notebook import layout
@@ -16,6 +17,7 @@ from bridge.notebook.cache import ROLE_CELL, ROLE_HEAD, ROLE_TAIL, cell_key, cel
 from bridge.notebook.style import CANONICAL, Encoder, FileStyle
 from bridge.protocol import BridgeError, ErrorCode
 
+_dumps = orjson.dumps
 CELL_KINDS = ("code", "markdown", "raw")
 _CELL_DEFAULTS: dict[str, dict[str, Any]] = {
     "code": {"execution_count": None, "metadata": {}, "outputs": []},
@@ -25,7 +27,27 @@ _CELL_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 def write_notebook(notebook: Any) -> str:
-    """The file text for a notebook object (the `notebook/serialize` result)."""
+    """The file text for a notebook object."""
+    parts, whole = _file_parts(notebook)
+    return layout.use_verbatim(whole, "".join(parts)) if whole else "".join(parts)
+
+
+def write_notebook_json(notebook: Any) -> bytes:
+    """The file text as a JSON string literal: the `notebook/serialize` result's content.
+
+    Each part is escaped on its own and the bytes joined, instead of joining one large
+    str (which widens to 4 bytes a character as soon as one emoji appears) and escaping
+    that again for the reply.
+    """
+    parts, whole = _file_parts(notebook)
+    if whole:
+        return _dumps(write_notebook(notebook))
+    return b'"' + b"".join(_dumps(part)[1:-1] for part in parts) + b'"'
+
+
+def _file_parts(notebook: Any) -> tuple[list[str], dict[str, Any] | None]:
+    """The file's text in order (head, cells with separators, tail), and the record of a
+    whole file kept verbatim, if any."""
     if not isinstance(notebook, dict):
         raise BridgeError(ErrorCode.INVALID_PARAMS, "'notebook' must be an object")
     cells = notebook.get("cells", [])
@@ -61,7 +83,8 @@ def write_notebook(notebook: Any) -> str:
             parts.append(separator if before is None else before)
         parts.append(text)
     parts.append(tail)
-    return layout.use_verbatim(verbatim.get("file"), "".join(parts))
+    whole = verbatim.get("file")
+    return parts, whole if isinstance(whole, dict) else None
 
 
 def remember_texts(notebook: dict[str, Any], verified: layout.Verified) -> None:
