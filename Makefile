@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint pytest bench venv clean neovim pdf-tools
+.PHONY: run test lint pytest bench venv clean neovim pdf-tools stress
 
 $(STAMP): pyproject.toml
 	@echo "==> creating $(VENV) and installing nbbridge with its test extras"
@@ -44,6 +44,12 @@ pytest: $(STAMP) neovim pdf-tools
 	@$(VENV)/bin/pytest -q
 
 test: lint pytest
+
+# The long variants of the reliability suite: 10,000 fuzzed messages, 20 kernels x 100k
+# lines, 1,000 queued executions under interrupts and restarts.
+stress: $(STAMP)
+	@echo "==> reliability suite, long variants"
+	@NBBRIDGE_STRESS=1 NBBRIDGE_FUZZ_EXAMPLES=10000 $(VENV)/bin/pytest -q -s tests/reliability
 
 run: $(STAMP)
 	@echo "==> opening examples/tour.ipynb through the bridge"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from bridge_client import BridgeClient
 
-EXAMPLES = int(os.environ.get("NBBRIDGE_FUZZ_EXAMPLES", "10000"))
+EXAMPLES = int(os.environ.get("NBBRIDGE_FUZZ_EXAMPLES", "2000"))
 
 # Methods that would end the session, or start kernels and write files when their
 # params happen to be valid, get only bogus params below.
