@@ -19,7 +19,6 @@ from typing import Any
 from pygls import uris
 
 from bridge.headless.files import (
-    load_notebook,
     parse_notebook,
     path_param,
     read_text,
@@ -64,9 +63,7 @@ def export_file(
     chromium = find_chromium() if to == "pdf" else ""
     if text is None:
         text = read_text(source)
-        load_notebook(source)  # a clear error for a file that is not a notebook
-    else:
-        parse_notebook(text)
+    parse_notebook(text, source, lossless=False)  # a clear error for what is no notebook
     import nbformat
     from nbconvert.exporters import get_exporter
 

@@ -35,20 +35,24 @@ def read_text(path: Path) -> str:
 
 def load_notebook(path: Path) -> dict[str, Any]:
     """The notebook object (see bridge.notebook.reading) of the file at `path`."""
+    return parse_notebook(read_text(path), path)
+
+
+def parse_notebook(text: str, origin: Path | None = None,
+                   lossless: bool = True) -> dict[str, Any]:
+    """The notebook object for `text`; errors name `origin` when given.
+
+    Without `lossless` the notebook is only checked (the layout record that lets
+    writing it back change nothing else is skipped): enough for exporting.
+    """
     try:
-        notebook: dict[str, Any] = parse_notebook(read_text(path))["notebook"]
+        notebook: dict[str, Any] = read_notebook(text, defer_check=not lossless
+                                                 ).result["notebook"]
     except BridgeError as exc:
-        if str(path) in exc.message:
+        if origin is None or str(origin) in exc.message:
             raise
-        raise BridgeError(ErrorCode(exc.code), f"{path}: {exc.message}", exc.data) from None
+        raise BridgeError(ErrorCode(exc.code), f"{origin}: {exc.message}", exc.data) from None
     return notebook
-
-
-def parse_notebook(text: str) -> dict[str, Any]:
-    """`{"notebook", "warnings"}` for notebook text (see bridge.notebook.reading)."""
-    reading: Any = read_notebook(text)
-    result: dict[str, Any] = getattr(reading, "result", reading)
-    return result
 
 
 def write_atomically(path: Path, data: bytes) -> None:

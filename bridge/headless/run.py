@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import nbformat
+import orjson
+from nbformat.v4.rwbase import split_lines
 from pygls import uris
 
 from bridge.headless.commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
@@ -72,6 +75,7 @@ class NotebookRun:
         self.interrupted = 0
         self.displays: DisplayIndex = {}
         self._signalled: list[asyncio.Future[None]] = []
+        self._ran: list[dict[str, Any]] = []
 
     async def run(self) -> RunOutcome:
         options = self.options
@@ -107,6 +111,7 @@ class NotebookRun:
                 progress.cell_started(position, index + 1, cell["source"])
                 status = await self._run_cell(cell)
                 executed += 1
+                self._ran.append(cell)
                 where = f"cell {index + 1} ({first_line(cell['source'], 40)!r})"
                 if self.interrupted:
                     raise _Stop(EXIT_INTERRUPTED, f"interrupted in {where}")
@@ -196,7 +201,19 @@ class NotebookRun:
                 metadata.pop("execution", None)
 
     def _write(self) -> None:
+        style = self.notebook.get("codec", {}).get("style", {})
+        if style.get("source_as_list", True):
+            # Jupyter's files hold multi-line output text as lists of lines; so do ours
+            for cell in self._ran:
+                cell["outputs"] = lines_split(cell["outputs"])
         write_atomically(self.options.output, write_notebook(self.notebook).encode("utf-8"))
+
+
+def lines_split(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Outputs with multi-line text as lists of lines, by nbformat's own rule."""
+    node = nbformat.from_dict({"cells": [{"cell_type": "code", "outputs": outputs}]})
+    split: list[dict[str, Any]] = orjson.loads(orjson.dumps(split_lines(node).cells[0].outputs))
+    return split
 
 
 def _check_writable(output: Path) -> None:

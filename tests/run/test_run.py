@@ -82,6 +82,7 @@ def test_error_stops_the_run_names_the_cell_and_saves_what_ran(
     assert source.read_bytes() == original
     cells = cells_of(out)
     assert text_of(cells[1]) == "hello 42\n"
+    assert cells[1]["outputs"][0]["text"] == ["hello 42\n"]  # lines, as Jupyter saves them
     assert cells[1]["execution_count"] == 1
     assert "image/png" in cells[2]["outputs"][-1]["data"]
     assert cells[3]["outputs"][-1]["ename"] == "ZeroDivisionError"
