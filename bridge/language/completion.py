@@ -1,23 +1,23 @@
 """Completion: jedi's names united with the kernel's, ranked, answered within a deadline.
 
 Both are asked at once: jedi on its thread, the kernel with a `complete_request`. The
-kernel gets `kernel_deadline`; a kernel that is busy without subshells, dead or absent
-never delays the answer beyond it. When the kernel answered first, jedi gets
-`jedi_grace` more before the kernel's names go out alone, marked incomplete; jedi's run
-goes on and the next keystroke finds it in the cache.
+kernel gets `kernel_deadline`; jedi gets `jedi_grace` past the kernel's reply (or past
+the deadline when the kernel gave none: busy without subshells, or slow). What has come
+by then goes out, marked incomplete if anything is missing; jedi's run goes on and the
+next keystroke finds it in the cache. So with a kernel the answer takes at most
+deadline + grace (100 ms by default), whatever the kernel does. Without a kernel (none
+started, or dead) jedi is all there is, and the answer waits for it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from bridge.language.documents import SourceView
 from bridge.language.engine import StaticCompletions, word_start
 from bridge.language.hover import runtime_markdown
 from bridge.language.runtime import (
@@ -42,11 +42,14 @@ KINDS: dict[str, types.CompletionItemKind] = {
 TRIGGER_CHARACTERS = [".", "["]
 
 
+Point = tuple[int, int]  # (line, character) in the client's position encoding
+
+
 @dataclass
 class Candidate:
     label: str
-    start: types.Position
-    end: types.Position
+    start: Point
+    end: Point
     type: str | None
     detail: str | None
     sources: set[str] = field(default_factory=set)
@@ -75,7 +78,8 @@ class CompletionContext:
 
 
 async def complete(service: LanguageService,
-                   params: types.CompletionParams) -> types.CompletionList | None:
+                   params: types.CompletionParams) -> dict[str, Any] | None:
+    """An LSP CompletionList, as a plain dict: hundreds of items skip cattrs."""
     view = service.view(params.text_document.uri, params.position.line)
     if view is None:
         return None
@@ -88,8 +92,8 @@ async def complete(service: LanguageService,
 
     static_future: asyncio.Future[StaticCompletions] | None = None
     if static is None:
-        static_future = asyncio.wrap_future(service.engine.completions(key, view.root))
-    session = service.kernel(view.kernel_uri)
+        static_future = service.engine.completions(key, view.root)
+    session = await service.kernel(view.kernel_uri)
     kernel_task: asyncio.Task[dict[str, Any] | None] | None = None
     if session is not None:
         kernel_task = asyncio.create_task(
@@ -103,25 +107,34 @@ async def complete(service: LanguageService,
 
     candidates: dict[str, Candidate] = {}
     if static is not None:
-        start = view.to_client(cursor.line, cursor.column - len(prefix))
-        end = view.to_client(cursor.line, cursor.column)
+        start = _point(view.to_client(cursor.line, cursor.column - len(prefix)))
+        end = _point(view.to_client(cursor.line, cursor.column))
         for item in static.matching(prefix):
             candidates.setdefault(item.insert, Candidate(
                 item.insert, start, end, item.type, item.type, {"jedi"}))
     runtime_code: dict[str, str] = {}
     word_offset = cursor.kernel_offset - len(prefix)
+    points: dict[int, Point] = {}
     for found in runtime:
         found = _from_word_start(found, view.cell_text, word_offset)
-        _add_runtime(candidates, view, found)
+        for offset in (found.start, found.end):
+            if offset not in points:
+                points[offset] = _point(view.kernel_offset_to_client(offset))
+        _add_runtime(candidates, found, points[found.start], points[found.end])
         if found.text in candidates and candidates[found.text].sources == {"kernel"}:
             runtime_code[found.text] = view.cell_text[:found.start] + found.text
 
     token = service.remember(CompletionContext(static, view.kernel_uri, runtime_code))
     ordered = sorted(candidates.values(), key=lambda candidate: candidate.rank)
-    items = [_item(candidate, index, token, params.position)
+    cursor_point = (params.position.line, params.position.character)
+    items = [_item(candidate, index, token, cursor_point)
              for index, candidate in enumerate(ordered)]
     incomplete = static is None or static_late or (kernel_task is not None and reply is None)
-    return types.CompletionList(is_incomplete=incomplete, items=items)
+    return {"isIncomplete": incomplete, "items": items}
+
+
+def _point(position: types.Position) -> Point:
+    return position.line, position.character
 
 
 async def _gather(
@@ -130,21 +143,28 @@ async def _gather(
     kernel_deadline: float,
     jedi_grace: float,
 ) -> tuple[dict[str, Any] | None, bool]:
-    """The kernel's reply (None if it missed the deadline) and whether jedi was cut off."""
+    """The kernel's reply (None if it gave none in time) and whether jedi was cut off.
+
+    With a kernel asked, the answer never waits past its reply plus the grace, nor past
+    deadline plus grace when it gives no reply. Without one, jedi is all there is.
+    """
     loop = asyncio.get_running_loop()
     started = loop.time()
     pending: set[asyncio.Future[Any]] = {task for task in (static, kernel) if task is not None}
-    kernel_answered_at: float | None = None
+    answered_at: float | None = None
     reply: dict[str, Any] | None = None
     while pending:
         now = loop.time()
-        if kernel is not None and kernel in pending:
+        timeout: float | None
+        if kernel is None:
+            timeout = None
+        elif kernel in pending:
             # Slack past the kernel layer's own timeout, which ends the task by then.
-            timeout: float | None = max(0.0, started + kernel_deadline + 0.01 - now)
-        elif reply is not None and kernel_answered_at is not None:
-            timeout = max(0.0, kernel_answered_at + jedi_grace - now)
+            timeout = max(0.0, started + kernel_deadline + 0.01 - now)
+        elif reply is not None and answered_at is not None:
+            timeout = max(0.0, answered_at + jedi_grace - now)
         else:
-            timeout = None  # no runtime answer: jedi is all there is
+            timeout = max(0.0, started + kernel_deadline + jedi_grace - now)
         done, _ = await asyncio.wait(pending, timeout=timeout,
                                      return_when=asyncio.FIRST_COMPLETED)
         if not done:
@@ -155,7 +175,7 @@ async def _gather(
             return reply, True
         pending -= done
         if kernel is not None and kernel in done:
-            kernel_answered_at = loop.time()
+            answered_at = loop.time()
             try:
                 reply = kernel.result()
             except Exception:
@@ -173,8 +193,8 @@ def _from_word_start(found: RuntimeCompletion, code: str, word_offset: int) -> R
     return found
 
 
-def _add_runtime(candidates: dict[str, Candidate], view: SourceView,
-                 found: RuntimeCompletion) -> None:
+def _add_runtime(candidates: dict[str, Candidate], found: RuntimeCompletion, start: Point,
+                 end: Point) -> None:
     existing = candidates.get(found.text)
     if existing is not None:
         existing.sources.add("kernel")
@@ -182,46 +202,42 @@ def _add_runtime(candidates: dict[str, Candidate], view: SourceView,
         if found.signature:
             existing.detail = found.signature
         return
-    candidates[found.text] = Candidate(
-        found.text, view.kernel_offset_to_client(found.start),
-        view.kernel_offset_to_client(found.end), found.type,
-        found.signature or found.type, {"kernel"})
+    candidates[found.text] = Candidate(found.text, start, end, found.type,
+                                       found.signature or found.type, {"kernel"})
 
 
-def _item(candidate: Candidate, index: int, token: int,
-          position: types.Position) -> types.CompletionItem:
-    edit_range = types.Range(candidate.start, candidate.end)
-    on_line = (candidate.start.line == candidate.end.line == position.line
-               and candidate.start.character <= position.character <= candidate.end.character)
-    return types.CompletionItem(
-        label=candidate.label,
-        kind=KINDS.get(candidate.type or "", None),
-        detail=candidate.detail,
-        sort_text=f"{index:05d}",
-        text_edit=types.TextEdit(edit_range, candidate.label) if on_line else None,
-        insert_text=None if on_line else candidate.label,
-        data={"token": token, "label": candidate.label,
-              "sources": sorted(candidate.sources)},
-    )
+def _item(candidate: Candidate, index: int, token: int, cursor: Point) -> dict[str, Any]:
+    item: dict[str, Any] = {"label": candidate.label, "sortText": f"{index:05d}",
+                            "data": {"token": token, "sources": sorted(candidate.sources)}}
+    kind = KINDS.get(candidate.type or "")
+    if kind is not None:
+        item["kind"] = int(kind)
+    if candidate.detail:
+        item["detail"] = candidate.detail
+    (start_line, start_character), (end_line, end_character) = candidate.start, candidate.end
+    if start_line == end_line == cursor[0] and start_character <= cursor[1] <= end_character:
+        item["textEdit"] = {"range": {"start": {"line": start_line, "character": start_character},
+                                      "end": {"line": end_line, "character": end_character}},
+                            "newText": candidate.label}
+    else:
+        item["insertText"] = candidate.label
+    return item
 
 
 async def resolve(service: LanguageService, item: types.CompletionItem) -> types.CompletionItem:
     """Documentation for one item: jedi's docstring, or the kernel's for runtime names."""
     data = item.data if isinstance(item.data, dict) else {}
     context = service.recall(data.get("token"))
-    label = str(data.get("label", item.label))
+    label = item.label
     if context is None:
         return item
     documentation: str | None = None
     if context.static is not None:
         name = label.rstrip("=")
-        try:
-            documentation = await service.engine.documentation(context.static, name)
-        except concurrent.futures.CancelledError:
-            documentation = None
+        documentation = await service.engine.documentation(context.static, name)
     code = context.runtime_code.get(label)
     if not documentation and code is not None:
-        session = service.kernel(context.kernel_uri)
+        session = await service.kernel(context.kernel_uri)
         if session is not None:
             found = parse_inspection(await session.inspect(
                 code, len(code), 0, service.settings.hover_deadline))

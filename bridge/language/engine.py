@@ -1,30 +1,29 @@
-"""Jedi, the static half of the language features, on one worker thread.
+"""Jedi, the static half of the language features, asked in its worker process.
 
-Jedi is neither fast (tens to hundreds of ms per fresh Script) nor thread-safe, so every
-call runs on a single dedicated thread, off the event loop. Completions are computed at
-the start of the word being typed, with that partial word taken out of the program: the
-answer then stays valid while the user types more letters of the same word, so every
-keystroke after the first is served from a small cache and filtered here.
+Every question goes to one worker process (bridge/language/worker.py), one at a time, in
+order; a completion that nobody waits for any more (the user typed on) is dropped from
+the queue before it is sent. Completions are computed at the start of the word being
+typed, with that partial word taken out of the program: the answer then stays valid while
+the user types more letters of the same word, so every keystroke after the first is
+served from a small cache here and filtered here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import itertools
 import logging
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
+import sys
+from collections import OrderedDict, deque
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import jedi
+import orjson
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 _CACHE_SIZE = 8
+_ANSWER_LIMIT = 1 << 26
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class StaticCompletions:
     """All names valid at one word start, kept for typing through that word."""
 
     items: list[StaticCompletion]
-    jedi_completions: dict[str, Any]  # name -> jedi Completion, for documentation
+    job: int  # the worker keeps this job's jedi objects, for documentation
 
     def matching(self, prefix: str) -> list[StaticCompletion]:
         folded = prefix.lower()
@@ -76,46 +75,111 @@ def word_start(line: str, column: int) -> int:
     return start
 
 
+@dataclass
+class _Job:
+    request: dict[str, Any]
+    future: asyncio.Future[Any]
+    droppable: bool
+
+
 class JediEngine:
-    """Runs jedi on its own thread; the loop only awaits futures."""
+    """The bridge's side of the jedi worker: a queue, a cache, futures."""
 
     def __init__(self) -> None:
-        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="jedi")
-        self._environment: Any = None
-        self._projects: dict[str, jedi.Project] = {}
-        self._lock = threading.Lock()
+        self._process: asyncio.subprocess.Process | None = None
+        self._jobs: deque[_Job] = deque()
+        self._wakeup: asyncio.Event | None = None
+        self._pump: asyncio.Task[None] | None = None
+        self._ids = itertools.count(1)
         self._completions: OrderedDict[tuple[Any, ...], StaticCompletions] = OrderedDict()
-        self._running: dict[tuple[Any, ...], concurrent.futures.Future[StaticCompletions]] = {}
+        self._running: dict[tuple[Any, ...], asyncio.Future[StaticCompletions]] = {}
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    async def close(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+        for job in self._jobs:
+            job.future.cancel()
+        self._jobs.clear()
+        process, self._process = self._process, None
+        if process is not None and process.returncode is None:
+            assert process.stdin is not None
+            process.stdin.close()
+            try:
+                await asyncio.wait_for(process.wait(), 2)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
 
-    async def _call(self, function: Callable[..., T], *args: Any) -> T:
-        return await asyncio.wrap_future(self._executor.submit(function, *args))
+    # ---------------------------------------------------------------- the worker
+    def _submit(self, request: dict[str, Any], droppable: bool = False) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        if self._wakeup is None:
+            self._wakeup = asyncio.Event()
+        if self._pump is None or self._pump.done():
+            self._pump = loop.create_task(self._run())
+        if droppable:
+            # A queued completion nobody typed towards any more is never sent.
+            for job in [job for job in self._jobs if job.droppable]:
+                self._jobs.remove(job)
+                job.future.cancel()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._jobs.append(_Job(request, future, droppable))
+        self._wakeup.set()
+        return future
 
-    # ---------------------------------------------------------------- jedi set-up
-    def _script(self, program: str, path: str | None, root: str | None) -> jedi.Script:
-        if self._environment is None:
-            # Jedi inspects compiled modules in a subprocess: a crashing extension module
-            # can then never take the bridge down.
-            self._environment = jedi.get_default_environment()
-        project_root = root or (str(Path(path).parent) if path else str(Path.cwd()))
-        project = self._projects.get(project_root)
-        if project is None:
-            project = self._projects[project_root] = jedi.Project(project_root)
-        return jedi.Script(program, path=path, project=project, environment=self._environment)
+    async def _start(self) -> asyncio.subprocess.Process:
+        if self._process is None or self._process.returncode is not None:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bridge.language.worker",
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                limit=_ANSWER_LIMIT)
+        return self._process
+
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            while not self._jobs:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            job = self._jobs.popleft()
+            if job.future.done():
+                continue
+            try:
+                process = await self._start()
+                assert process.stdin is not None and process.stdout is not None
+                process.stdin.write(orjson.dumps(job.request) + b"\n")
+                line = await process.stdout.readline()
+                if not line:
+                    raise ConnectionError("the jedi worker exited")
+                answer = orjson.loads(line)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("jedi worker failed: %s", exc)
+                if self._process is not None and self._process.returncode is None:
+                    self._process.kill()
+                self._process = None
+                answer = {"error": str(exc)}
+            if not job.future.done():
+                if "error" in answer:
+                    job.future.set_exception(RuntimeError(answer["error"]))
+                else:
+                    job.future.set_result(answer.get("result"))
 
     def warm(self, program: str, path: str | None, root: str | None) -> None:
-        """Load builtins and the program's parse on the thread before the first keystroke."""
+        """Start the worker and read the program before the first keystroke."""
+        future = self._submit({"op": "warm", "program": program, "path": path,
+                               "root": root})
+        future.add_done_callback(lambda done: done.cancelled() or done.exception())
 
-        def run() -> None:
-            lines = program.split("\n")
-            try:
-                self._script(program, path, root).complete(len(lines), len(lines[-1]))
-            except Exception:
-                logger.debug("jedi warm-up failed", exc_info=True)
-
-        self._executor.submit(run)
+    async def _ask(self, op: str, program: str, path: str | None, root: str | None,
+                   line: int, column: int) -> Any:
+        try:
+            return await self._submit({"op": op, "program": program, "path": path,
+                                       "root": root, "line": line, "column": column})
+        except RuntimeError as exc:
+            logger.info("jedi %s: %s", op, exc)
+            return None
 
     # ---------------------------------------------------------------- completion
     def cached_completions(self, program: str, path: str | None, line: int,
@@ -126,117 +190,64 @@ class JediEngine:
         start = word_start(text, column)
         lines[line] = text[:start] + text[column:]
         key = (path, "\n".join(lines), line, start)
-        with self._lock:
-            found = self._completions.get(key)
-            if found is not None:
-                self._completions.move_to_end(key)
+        found = self._completions.get(key)
+        if found is not None:
+            self._completions.move_to_end(key)
         return key, found
 
     def completions(self, key: tuple[Any, ...],
-                    root: str | None) -> concurrent.futures.Future[StaticCompletions]:
-        """Start (or join) the jedi run for this key; the future outlives its caller."""
-        with self._lock:
-            running = self._running.get(key)
-            if running is not None:
-                return running
-            # A queued run nobody typed towards any more is dropped.
-            for other_key, other in list(self._running.items()):
-                if other.cancel():
-                    del self._running[other_key]
-            future = self._executor.submit(self._complete, key, root)
-            self._running[key] = future
-        return future
-
-    def _complete(self, key: tuple[Any, ...], root: str | None) -> StaticCompletions:
+                    root: str | None) -> asyncio.Future[StaticCompletions]:
+        """Start (or join) the jedi run for this key; the answer lands in the cache."""
+        running = self._running.get(key)
+        if running is not None and not running.cancelled():
+            return running
         path, program, line, column = key
-        try:
-            found = self._script(program, path, root).complete(line + 1, column)
-            items = []
-            by_name: dict[str, Any] = {}
-            for completion in found:
-                name = completion.name
-                items.append(StaticCompletion(name, completion.name_with_symbols,
-                                              completion.type))
-                by_name.setdefault(name, completion)
-            result = StaticCompletions(items, by_name)
-        except Exception:
-            logger.warning("jedi completion failed", exc_info=True)
-            result = StaticCompletions([], {})
-        with self._lock:
+        job = next(self._ids)
+        asked = self._submit({"op": "complete", "job": job, "program": program,
+                              "path": path, "root": root, "line": line, "column": column},
+                             droppable=True)
+        result: asyncio.Future[StaticCompletions] = asyncio.get_running_loop().create_future()
+        self._running[key] = result
+
+        def landed(done: asyncio.Future[Any]) -> None:
             self._running.pop(key, None)
-            self._completions[key] = result
-            while len(self._completions) > _CACHE_SIZE:
-                self._completions.popitem(last=False)
+            if done.cancelled():
+                result.cancel()
+                return
+            if done.exception() is not None:
+                logger.info("jedi completion: %s", done.exception())
+                answer = StaticCompletions([], job)
+            else:
+                answer = StaticCompletions(
+                    [StaticCompletion(*entry) for entry in done.result()], job)
+                self._completions[key] = answer
+                while len(self._completions) > _CACHE_SIZE:
+                    self._completions.popitem(last=False)
+            if not result.done():
+                result.set_result(answer)
+
+        asked.add_done_callback(landed)
         return result
 
     async def documentation(self, completions: StaticCompletions, name: str) -> str | None:
-        completion = completions.jedi_completions.get(name)
-        if completion is None:
+        try:
+            text = await self._submit({"op": "doc", "job": completions.job, "name": name})
+        except RuntimeError:
             return None
-        return await self._call(_completion_documentation, completion)
-
-    def completions_for(self, key: tuple[Any, ...]) -> StaticCompletions | None:
-        with self._lock:
-            return self._completions.get(key)
+        return text if isinstance(text, str) else None
 
     # ---------------------------------------------------------------- help, signatures
     async def help(self, program: str, path: str | None, root: str | None, line: int,
                    column: int) -> StaticHelp | None:
-        return await self._call(self._help, program, path, root, line, column)
-
-    def _help(self, program: str, path: str | None, root: str | None, line: int,
-              column: int) -> StaticHelp | None:
-        try:
-            script = self._script(program, path, root)
-            names = script.help(line + 1, column) or script.infer(line + 1, column)
-            if not names:
-                return None
-            name = names[0]
-            signatures = [signature.to_string() for signature in name.get_signatures()]
-            hint = None
-            if name.type in ("instance", "statement", "param"):
-                try:
-                    hint = name.get_type_hint() or None
-                except Exception:
-                    hint = None
-            return StaticHelp(name.name, name.type, name.full_name, signatures,
-                              name.docstring(raw=True), hint)
-        except Exception:
-            logger.warning("jedi help failed", exc_info=True)
+        found = await self._ask("help", program, path, root, line, column)
+        if not isinstance(found, dict):
             return None
+        return StaticHelp(found["name"], found["type"], found["fullName"],
+                          found["signatures"], found["docstring"], found["typeHint"])
 
     async def signatures(self, program: str, path: str | None, root: str | None, line: int,
                          column: int) -> list[StaticSignature]:
-        return await self._call(self._signatures, program, path, root, line, column)
-
-    def _signatures(self, program: str, path: str | None, root: str | None, line: int,
-                    column: int) -> list[StaticSignature]:
-        try:
-            found = self._script(program, path, root).get_signatures(line + 1, column)
-            return [
-                StaticSignature(
-                    signature.to_string(),
-                    [param.to_string() for param in signature.params],
-                    signature.index,
-                    signature.docstring(raw=True),
-                )
-                for signature in found
-            ]
-        except Exception:
-            logger.warning("jedi signatures failed", exc_info=True)
-            return []
-
-
-def _completion_documentation(completion: Any) -> str:
-    signatures = [signature.to_string() for signature in completion.get_signatures()]
-    docstring: str = completion.docstring(raw=True)
-    if not docstring:
-        # `os.path` is a statement; what it is bound to carries the documentation.
-        docstring = next((text for name in completion.infer()
-                          if (text := name.docstring(raw=True))), "")
-    parts = []
-    if signatures:
-        parts.append("```python\n" + "\n".join(signatures) + "\n```")
-    if docstring:
-        parts.append(docstring)
-    return "\n\n".join(parts)
+        found = await self._ask("signatures", program, path, root, line, column)
+        return [StaticSignature(entry["label"], entry["parameters"], entry["activeParameter"],
+                                entry["documentation"])
+                for entry in found or []]

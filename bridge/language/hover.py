@@ -35,7 +35,7 @@ async def hover(service: LanguageService, params: types.HoverParams) -> types.Ho
     cell_offset = cursor.kernel_offset + (end - cursor.column)
     static_call = service.engine.help(view.program, view.path, view.root,
                                       cursor.program_line, column)
-    session = service.kernel(view.kernel_uri)
+    session = await service.kernel(view.kernel_uri)
     if session is not None:
         static, reply = await asyncio.gather(static_call, session.inspect(
             view.cell_text, cell_offset, 0, service.settings.hover_deadline))

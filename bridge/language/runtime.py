@@ -42,12 +42,15 @@ class KernelCompleters:
     def __init__(self) -> None:
         self._configured: dict[tuple[str, int | None], asyncio.Task[None]] = {}
 
-    def prepare(self, session: KernelSession) -> None:
+    def prepare(self, session: KernelSession) -> asyncio.Task[None] | None:
+        """The configuring task of this kernel process (None if not an IPython kernel)."""
         if session.kernel_info.get("implementation") != "ipython":
-            return
+            return None
         key = (session.kernel_id, session.pid)
-        if key not in self._configured:
-            self._configured[key] = asyncio.create_task(self._configure(session))
+        task = self._configured.get(key)
+        if task is None:
+            task = self._configured[key] = asyncio.create_task(self._configure(session))
+        return task
 
     async def _configure(self, session: KernelSession) -> None:
         content = {"code": _RUNTIME_ONLY_COMPLETER, "silent": True, "store_history": False,

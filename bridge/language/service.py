@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -91,16 +92,22 @@ class LanguageService:
 
     async def close(self) -> None:
         self.completers.close()
-        self.engine.close()
+        await self.engine.close()
 
     def view(self, uri: str, line: int) -> SourceView | None:
         return source_view(self.server.workspace, self.masked, uri, line)
 
-    def kernel(self, uri: str) -> KernelSession | None:
-        """The live kernel of this notebook or script, its completer made fast."""
+    async def kernel(self, uri: str) -> KernelSession | None:
+        """The live kernel of this notebook or script, its completer made fast.
+
+        The first ask of a kernel process first switches its completer (a few ms when
+        idle); a kernel that cannot take that at once is asked as it is.
+        """
         session = kernel_for(self.server, uri)
         if session is not None:
-            self.completers.prepare(session)
+            configuring = self.completers.prepare(session)
+            if configuring is not None and not configuring.done():
+                await asyncio.wait({configuring}, timeout=self.settings.kernel_deadline / 2)
         return session
 
     # -------------------------------------------------------------- document events

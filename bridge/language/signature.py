@@ -46,7 +46,7 @@ async def signature_help(service: LanguageService,
             active_signature=0,
             active_parameter=found[0].active_parameter,
         )
-    session = service.kernel(view.kernel_uri)
+    session = await service.kernel(view.kernel_uri)
     if session is None:
         return None
     call = open_call(view.cell_text, cursor.kernel_offset)
