@@ -57,8 +57,8 @@ def run_command(args: argparse.Namespace) -> int:
         return _fail("run", "interrupted before the first cell ran; nothing was written",
                      EXIT_INTERRUPTED)
     if outcome.exit_code:
-        return _fail("run", f"{outcome.message}; wrote {options.output}", outcome.exit_code)
-    print(f"nbbridge run: {outcome.message}; wrote {options.output}", file=sys.stderr)
+        return _fail("run", f"{outcome.message}; wrote {outcome.written}", outcome.exit_code)
+    print(f"nbbridge run: {outcome.message}; wrote {outcome.written}", file=sys.stderr)
     return 0
 
 

@@ -24,7 +24,7 @@ from nbformat.v4.rwbase import split_lines
 from pygls import uris
 
 from bridge.headless.commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from bridge.headless.files import load_notebook, write_atomically
+from bridge.headless.files import parse_notebook, read_text, write_atomically
 from bridge.headless.parameters import inject_parameters
 from bridge.headless.progress import Progress, first_line
 from bridge.kernels.outputs import DisplayIndex, apply_output_op
@@ -53,6 +53,7 @@ class RunOutcome:
     message: str
     executed: int = 0
     errors: list[str] = field(default_factory=list)
+    written: Path | None = None
 
 
 class _Stop(Exception):
@@ -76,10 +77,12 @@ class NotebookRun:
         self.displays: DisplayIndex = {}
         self._signalled: list[asyncio.Future[None]] = []
         self._ran: list[dict[str, Any]] = []
+        self._read_text = ""
 
     async def run(self) -> RunOutcome:
         options = self.options
-        self.notebook = load_notebook(options.source)
+        self._read_text = read_text(options.source)
+        self.notebook = parse_notebook(self._read_text, options.source)
         _check_writable(options.output)
         if options.parameters:
             inject_parameters(self.notebook, options.parameters)
@@ -95,7 +98,11 @@ class NotebookRun:
             # until what ran has been written.
             loop.add_signal_handler(signal.SIGINT, self._on_interrupt)
             outcome = await self._run_cells(runnable)
-            await asyncio.to_thread(self._write)
+            outcome.written = await asyncio.to_thread(self._write)
+            if outcome.written != options.output:
+                outcome.exit_code = outcome.exit_code or EXIT_FAILED
+                outcome.message += (f"; {options.source} changed on disk during the run, so "
+                                    "it was left as it is")
             return outcome
         finally:
             loop.remove_signal_handler(signal.SIGINT)
@@ -200,13 +207,26 @@ class NotebookRun:
             if isinstance(metadata, dict):
                 metadata.pop("execution", None)
 
-    def _write(self) -> None:
+    def _write(self) -> Path:
+        """Write the run's notebook; returns where (see `diverted_output`)."""
+        target = self.options.output
+        if target.resolve() == self.options.source.resolve():
+            with contextlib.suppress(BridgeError):
+                if read_text(target) != self._read_text:
+                    target = diverted_output(target)
         style = self.notebook.get("codec", {}).get("style", {})
         if style.get("source_as_list", True):
             # Jupyter's files hold multi-line output text as lists of lines; so do ours
             for cell in self._ran:
                 cell["outputs"] = lines_split(cell["outputs"])
-        write_atomically(self.options.output, write_notebook(self.notebook).encode("utf-8"))
+        write_atomically(target, write_notebook(self.notebook).encode("utf-8"))
+        return target
+
+
+def diverted_output(notebook: Path) -> Path:
+    """Where a run writes when the notebook it runs in place was changed meanwhile
+    (saved from an editor, say): next to it, so neither version is lost."""
+    return notebook.with_name(f"{notebook.stem}.run{notebook.suffix}")
 
 
 def lines_split(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -241,3 +241,47 @@ def test_a_dying_kernel_ends_the_run_even_with_allow_errors(tmp_path: Path) -> N
     assert text_of(cells[0]) == "alive\n"
     assert cells[1]["outputs"][-1]["ename"] == "KernelDied"
     assert cells[2]["outputs"] == []
+
+
+def test_a_notebook_saved_meanwhile_is_not_overwritten(tmp_path: Path) -> None:
+    source = tmp_path / "edited.ipynb"
+    # the cell stands in for an editor saving the notebook while the run goes on
+    write_notebook(source, new_code_cell(
+        "import pathlib\nnb = pathlib.Path('edited.ipynb')\n"
+        "nb.write_text(nb.read_text().replace('saved meanwhile', 'SAVED MEANWHILE'))\n"
+        "print('saved meanwhile')"))
+    done = nbbridge("run", source, "--inplace")
+    assert done.returncode == 1
+    assert_one_line_error(done.stderr, "changed on disk during the run", "edited.run.ipynb")
+    assert "SAVED MEANWHILE" in source.read_text()
+    ran = cells_of(tmp_path / "edited.run.ipynb")
+    assert text_of(ran[0]) == "saved meanwhile\n"
+
+
+def test_progress_on_a_terminal_is_one_redrawn_line(tmp_path: Path) -> None:
+    import pty
+
+    source = tmp_path / "bar.ipynb"
+    write_notebook(source, new_code_cell("import time\ntime.sleep(1.5)"),
+                   new_code_cell("print('second')"))
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "bridge", "run", str(source)],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=follower)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closes with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert process.wait(timeout=120) == 0
+    screen = seen.decode()
+    assert "\r\x1b[K[" in screen and "] 1/2 " in screen and "] 2/2 " in screen
+    assert "cell 1: import time" in screen and "cell 2: print('second')" in screen
+    assert "[1/2]" not in screen  # no plain per-cell lines on a terminal
+    assert screen.rstrip().endswith("wrote " + str(source))
