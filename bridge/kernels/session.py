@@ -17,7 +17,6 @@ from typing import Any
 
 import orjson
 import zmq
-import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.session import Session
 
@@ -38,6 +37,7 @@ IDLE_DELAY = 0.005
 # ZMQ retries a connect to a not yet bound ipc socket every reconnect_ivl; its default
 # (100 ms) would add up to that much to every kernel start.
 RECONNECT_MS = 10
+MAX_BURST = 256
 _CHANNELS = {"shell": zmq.DEALER, "iopub": zmq.SUB, "stdin": zmq.DEALER, "control": zmq.DEALER}
 
 
@@ -86,8 +86,7 @@ class KernelSession:
         self.state = "starting"
         self.on_status = on_status
         self.session: Session = manager.session
-        self._sockets: dict[str, zmq.asyncio.Socket] = {}
-        self._readers: list[asyncio.Task[None]] = []
+        self._sockets: dict[str, zmq.Socket[bytes]] = {}
         self._routes: dict[str, RouteHandler] = {}
         self._iopub_seen = asyncio.Event()
         self._turn = asyncio.Lock()
@@ -122,7 +121,8 @@ class KernelSession:
 
     def _connect(self) -> None:
         info = self.manager.get_connection_info()
-        context = self.manager.context
+        context: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
+        loop = asyncio.get_running_loop()
         for channel, kind in _CHANNELS.items():
             socket = context.socket(kind)
             socket.linger = 0
@@ -138,16 +138,13 @@ class KernelSession:
                 socket.curve_serverkey = self.manager.curve_publickey
             socket.connect(_url(info, channel))
             self._sockets[channel] = socket
-            self._readers.append(asyncio.create_task(self._read(channel, socket)))
+            loop.add_reader(socket.FD, self._drain, channel)
+            loop.call_soon(self._drain, channel)
 
     async def _disconnect(self) -> None:
-        for reader in self._readers:
-            reader.cancel()
-        for reader in self._readers:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
-        self._readers.clear()
+        loop = asyncio.get_running_loop()
         for socket in self._sockets.values():
+            loop.remove_reader(socket.FD)
             socket.close(linger=0)
         self._sockets.clear()
         self._iopub_seen.clear()
@@ -178,24 +175,42 @@ class KernelSession:
         self.language_info = dict(self.kernel_info.get("language_info", {}))
 
     # -------------------------------------------------------------- routing
-    async def _read(self, channel: str, socket: zmq.asyncio.Socket) -> None:
-        session = self.session
-        while True:
-            parts = await socket.recv_multipart()
+    def _drain(self, channel: str) -> None:
+        """The one reader of a channel: route every waiting message by parent msg_id.
+
+        A plain socket read when its FD wakes the loop, cheaper than zmq.asyncio's
+        future per message. ZMQ's FD is edge-triggered: read until nothing is left, and
+        after a burst of MAX_BURST messages let the loop breathe and come back.
+        """
+        socket = self._sockets.get(channel)
+        if socket is None:
+            return
+        for _ in range(MAX_BURST):
             try:
-                msg = decode(session, parts)
+                parts = socket.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            except zmq.ZMQError:
+                logger.exception("kernel %s: %s socket failed", self.kernel_id, channel)
+                return
+            self._route(channel, parts)
+        asyncio.get_running_loop().call_soon(self._drain, channel)
+
+    def _route(self, channel: str, parts: list[bytes]) -> None:
+        try:
+            msg = decode(self.session, parts)
+        except Exception:
+            logger.exception("kernel %s: unreadable %s message", self.kernel_id, channel)
+            return
+        if channel == "iopub":
+            self._iopub_seen.set()
+        handler = self._routes.get(msg["parent_header"].get("msg_id", ""))
+        if handler is not None:
+            try:
+                handler(channel, msg)
             except Exception:
-                logger.exception("kernel %s: unreadable %s message", self.kernel_id, channel)
-                continue
-            if channel == "iopub":
-                self._iopub_seen.set()
-            handler = self._routes.get(msg["parent_header"].get("msg_id", ""))
-            if handler is not None:
-                try:
-                    handler(channel, msg)
-                except Exception:
-                    logger.exception("kernel %s: handling %s failed", self.kernel_id,
-                                     msg["header"].get("msg_type"))
+                logger.exception("kernel %s: handling %s failed", self.kernel_id,
+                                 msg["header"].get("msg_type"))
 
     def send(self, channel: str, msg_type: str, content: dict[str, Any],
              handler: RouteHandler | None = None, subshell_id: str | None = None) -> str:
@@ -207,6 +222,8 @@ class KernelSession:
         if handler is not None:
             self._routes[msg_id] = handler
         self.session.send(self._sockets[channel], msg)
+        # a send can swallow the FD's wake-up for a reply that is already in
+        asyncio.get_running_loop().call_soon(self._drain, channel)
         return msg_id
 
     def forget(self, msg_id: str) -> None:
