@@ -160,6 +160,11 @@ def _register_language(server: BridgeServer, language: LanguageService) -> None:
                               params: types.DidOpenTextDocumentParams) -> None:
         language.document_opened(params.text_document.uri)
 
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    async def document_changed(ls: BridgeServer,
+                               params: types.DidChangeTextDocumentParams) -> None:
+        language.document_changed(params)
+
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def document_closed(ls: BridgeServer,
                               params: types.DidCloseTextDocumentParams) -> None:

@@ -30,11 +30,20 @@ COMMANDS = [RUN_CELL, RUN_FILE]
 _TEXT_LIMIT = 20_000
 
 
-def _document_argument(arguments: Any) -> tuple[str, dict[str, Any]]:
-    """The uri and options of `[{"textDocument": {"uri"}, ...}]` or `[uri, ...]`."""
+def _document_argument(service: LanguageService,
+                       arguments: Any) -> tuple[str, dict[str, Any]]:
+    """The uri and options of `[{"textDocument": {"uri"}, ...}]`, `[uri, ...]` or `[]`.
+
+    No arguments (Helix's `:lsp-workspace-command`) means the script and line the
+    client last edited or asked about.
+    """
+    if arguments == [] and service.last_position is not None:
+        uri, line = service.last_position
+        return uri, {"position": {"line": line, "character": 0}}
     if not isinstance(arguments, list) or not arguments:
         raise BridgeError(ErrorCode.INVALID_PARAMS,
-                          "arguments must be [{textDocument: {uri}, position?}] or [uri, ...]")
+                          "arguments must be [{textDocument: {uri}, position?}] or [uri, ...]"
+                          " (or none, after an edit in a script)")
     first = arguments[0]
     if isinstance(first, str):
         options: dict[str, Any] = {}
@@ -43,9 +52,9 @@ def _document_argument(arguments: Any) -> tuple[str, dict[str, Any]]:
         return first, options
     if isinstance(first, dict):
         document = first.get("textDocument")
-        uri = document.get("uri") if isinstance(document, dict) else first.get("uri")
-        if isinstance(uri, str):
-            return uri, first
+        named = document.get("uri") if isinstance(document, dict) else first.get("uri")
+        if isinstance(named, str):
+            return named, first
     raise BridgeError(ErrorCode.INVALID_PARAMS, "the first argument names no document uri")
 
 
@@ -68,7 +77,7 @@ def _script_text(service: LanguageService, uri: str) -> str:
 
 
 async def run_cell(service: LanguageService, arguments: Any) -> dict[str, Any]:
-    uri, options = _document_argument(arguments)
+    uri, options = _document_argument(service, arguments)
     line = _line(options)
     cells = split_cells(_script_text(service, uri))
     cell = cell_at_line(cells, line)
@@ -80,7 +89,7 @@ async def run_cell(service: LanguageService, arguments: Any) -> dict[str, Any]:
 
 
 async def run_file(service: LanguageService, arguments: Any) -> dict[str, Any]:
-    uri, options = _document_argument(arguments)
+    uri, options = _document_argument(service, arguments)
     cells = [cell for cell in split_cells(_script_text(service, uri))
              if cell.is_code and cell.code.strip()]
     session = await _kernel(service, uri, options)

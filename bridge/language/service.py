@@ -80,6 +80,8 @@ class LanguageService:
         self.settings = LanguageSettings()
         self.completers = KernelCompleters()
         self._contexts: OrderedDict[int, CompletionContext] = OrderedDict()
+        # (script uri, line) last edited or asked about: what argument-less commands mean
+        self.last_position: tuple[str, int] | None = None
         self._next_token = 0
 
     def configure(self, initialization_options: Any) -> None:
@@ -95,7 +97,10 @@ class LanguageService:
         await self.engine.close()
 
     def view(self, uri: str, line: int) -> SourceView | None:
-        return source_view(self.server.workspace, self.masked, uri, line)
+        found = source_view(self.server.workspace, self.masked, uri, line)
+        if found is not None and found.kernel_uri == uri:
+            self.last_position = (uri, line)
+        return found
 
     async def kernel(self, uri: str) -> KernelSession | None:
         """The live kernel of this notebook or script, its completer made fast.
@@ -127,6 +132,11 @@ class LanguageService:
         view = self.view(uri, 0)
         if view is not None:
             self.engine.warm(view.program, view.path, view.root)
+
+    def document_changed(self, params: types.DidChangeTextDocumentParams) -> None:
+        for change in params.content_changes:
+            if isinstance(change, types.TextDocumentContentChangePartial):
+                self.last_position = (params.text_document.uri, change.range.start.line)
 
     def document_closed(self, uri: str) -> None:
         self.masked.forget(uri)

@@ -94,6 +94,9 @@ async def test_run_file_stops_at_the_first_error(client: BridgeClient,
 
 
 async def test_commands_name_bad_arguments(client: BridgeClient, tmp_path: Path) -> None:
+    with pytest.raises(RpcError, match="arguments must be"):
+        await client.request("workspace/executeCommand", {
+            "command": "nbbridge.runCell", "arguments": []})
     with pytest.raises(RpcError, match="not open"):
         await client.request("workspace/executeCommand", {
             "command": "nbbridge.runFile", "arguments": [(tmp_path / "x.py").as_uri()]})
@@ -101,6 +104,22 @@ async def test_commands_name_bad_arguments(client: BridgeClient, tmp_path: Path)
     with pytest.raises(RpcError, match="position"):
         await client.request("workspace/executeCommand", {
             "command": "nbbridge.runCell", "arguments": [uri]})
-    with pytest.raises(RpcError, match="arguments must be"):
+    with pytest.raises(RpcError, match="names no document uri"):
         await client.request("workspace/executeCommand", {
-            "command": "nbbridge.runCell", "arguments": []})
+            "command": "nbbridge.runCell", "arguments": [42]})
+
+
+async def test_commands_without_arguments_use_the_last_edit(client: BridgeClient,
+                                                            tmp_path: Path) -> None:
+    # Helix's `:lsp-workspace-command` sends no arguments.
+    uri = open_script(client, tmp_path / "helix.py", "a = 1\n# %%\nb = 2\nb\n")
+    client.notify("textDocument/didChange", {
+        "textDocument": {"uri": uri, "version": 2},
+        "contentChanges": [{"range": {"start": {"line": 3, "character": 0},
+                                      "end": {"line": 3, "character": 1}},
+                            "text": "b * 10"}]})
+    result = await client.request("workspace/executeCommand", {
+        "command": "nbbridge.runCell", "arguments": []})
+    cell = result["cells"][0]
+    assert cell["cell"]["startLine"] == 2
+    assert cell["outputs"][0]["data"]["text/plain"] == "20"
