@@ -132,6 +132,9 @@ class KernelSession:
                 socket.identity = self.session.bsession
             if channel == "iopub":
                 socket.subscribe(b"")
+                # queue in this process's ZMQ thread while the loop is busy: at the
+                # default high-water mark the kernel's PUB socket would drop output
+                socket.rcvhwm = 0
             if self.manager.curve_publickey is not None:
                 socket.curve_secretkey = self.manager.curve_secretkey
                 socket.curve_publickey = self.manager.curve_publickey
@@ -253,6 +256,9 @@ class KernelSession:
         self._waiting.append(execution)
         try:
             async with self._turn:
+                if self._lifecycle.locked():
+                    async with self._lifecycle:
+                        pass  # sent during a restart: run on the restarted kernel
                 self._waiting.remove(execution)
                 if execution.aborted or self.state == "dead":
                     return execution.aborted_result()

@@ -100,3 +100,17 @@ async def test_shutdown_ends_the_process_and_forgets_the_id(
     dead = [n for n in module_bridge.notifications["kernel/status"]
             if n["kernelId"] == kid and n["state"] == "dead"]
     assert dead == [{"kernelId": kid, "state": "dead", "reason": "shut down"}]
+
+
+async def test_a_cell_sent_during_a_restart_runs_after_it(module_bridge: BridgeClient,
+                                                          kernel: dict[str, Any]) -> None:
+    kid = kernel["kernelId"]
+    await run(module_bridge, kid, "before_restart = 1")
+    restart = asyncio.create_task(module_bridge.request("kernel/restart", {"kernelId": kid}))
+    await asyncio.sleep(0)  # the restart request is on the wire first
+    cell = await run(module_bridge, kid, "'before_restart' in dir()")
+    restarted = await restart
+    assert cell.status == "ok"
+    assert cell.outputs[0]["data"]["text/plain"] == "False"
+    assert cell.result["executionCount"] == 1
+    kernel["pid"] = restarted["pid"]
