@@ -35,7 +35,7 @@ SETUP = ('import os, json, collections\nimport pandas as pd\n'
          'df = pd.DataFrame({"alpha": [1, 2], "beta": [3, 4]})\n'
          'def helper_total(values):\n    return sum(values)')
 # What gets typed, one character at a time, each after a fresh line.
-TYPED = ["df.alpha", "os.path.join", "json.dumps", "helper_total", "df.beta.sum"]
+TYPED = ["df.alpha", "os.path.join", "json.dumps", "helper_total"]
 SLEEP = "import time\ntime.sleep(10)"
 
 
