@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 
 from bridge.notebook.reading import read_notebook
-from bridge.notebook.writing import write_notebook_json
+from bridge.notebook.writing import write_notebook_base64, write_notebook_json
 from bridge.protocol import BridgeError, ErrorCode, require
 
 DEFAULT_MAX_NOTEBOOK_BYTES = 1 << 30
@@ -24,14 +26,7 @@ _pending_checks: set[asyncio.Future[None]] = set()
 async def deserialize_request(
     params: Any, max_bytes: int, reply_sent: Callable[[], Awaitable[None]] | None = None
 ) -> dict[str, Any]:
-    content = require(params, "content", str)
-    # Characters never outnumber UTF-8 bytes: a cheap first check before encoding.
-    if len(content) > max_bytes or len(content.encode("utf-8", "surrogatepass")) > max_bytes:
-        raise BridgeError(
-            ErrorCode.TOO_LARGE,
-            f"the notebook is larger than the bridge's limit of {max_bytes} bytes "
-            "(nbbridge serve --max-notebook-size)",
-        )
+    content = _file_content(params, max_bytes)
     if len(content) <= _IN_THREAD_CHARS:
         return read_notebook(content).result
     # Large files parse off the event loop so kernels keep streaming meanwhile.
@@ -42,6 +37,38 @@ async def deserialize_request(
         _pending_checks.add(check)
         check.add_done_callback(_pending_checks.discard)
     return reading.result
+
+
+def _file_content(params: Any, max_bytes: int) -> str | bytes:
+    """The file from `content` (text) or `contentBase64` (its bytes, base64-encoded: no
+    JSON string escaping for the client to do or the bridge to undo)."""
+    if isinstance(params, dict) and "contentBase64" in params:
+        encoded = require(params, "contentBase64", str)
+        if len(encoded) > max_bytes * 4 // 3 + 4:
+            raise _too_large(max_bytes)
+        try:
+            data: str | bytes = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise BridgeError(ErrorCode.INVALID_PARAMS,
+                              "parameter 'contentBase64' is not valid base64") from None
+        size = len(data)
+    else:
+        text: str = require(params, "content", str)
+        # Characters never outnumber UTF-8 bytes: a cheap first check before encoding.
+        size = len(text) if len(text) > max_bytes else len(
+            text.encode("utf-8", "surrogatepass"))
+        data = text
+    if size > max_bytes:
+        raise _too_large(max_bytes)
+    return data
+
+
+def _too_large(max_bytes: int) -> BridgeError:
+    return BridgeError(
+        ErrorCode.TOO_LARGE,
+        f"the notebook is larger than the bridge's limit of {max_bytes} bytes "
+        "(nbbridge serve --max-notebook-size)",
+    )
 
 
 async def _check_later(
@@ -56,12 +83,19 @@ async def _check_later(
 
 async def serialize_request(params: Any) -> dict[str, Any]:
     notebook = require(params, "notebook", dict)
+    encoding = params.get("encoding", "text")
+    if encoding not in ("text", "base64"):
+        raise BridgeError(ErrorCode.INVALID_PARAMS,
+                          "parameter 'encoding' must be 'text' or 'base64'")
     if _pending_checks:
         await asyncio.gather(*_pending_checks, return_exceptions=True)
+    write = write_notebook_base64 if encoding == "base64" else write_notebook_json
     cells = notebook.get("cells")
     if isinstance(cells, list) and len(cells) > 200:
-        content = await asyncio.to_thread(write_notebook_json, notebook)
+        content = await asyncio.to_thread(write, notebook)
     else:
-        content = write_notebook_json(notebook)
+        content = write(notebook)
+    if encoding == "base64":
+        return {"contentBase64": orjson.Fragment(b'"' + content + b'"')}
     # Already a JSON string: the reply embeds it without escaping it again.
     return {"content": orjson.Fragment(content)}

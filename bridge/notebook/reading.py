@@ -22,15 +22,16 @@ from bridge.notebook.writing import CELL_KINDS, file_cell, file_top, remember_te
 from bridge.protocol import BridgeError, ErrorCode
 
 
-def parse_json(text: str) -> Any:
-    """Parse the file's text, or raise an error naming what is wrong and where."""
-    if not text.strip():
+def parse_json(data: str | bytes) -> Any:
+    """Parse the file (text, or UTF-8 bytes), or raise an error naming what is wrong and
+    where."""
+    if not data[:4096].strip() and not data.strip():
         raise BridgeError(ErrorCode.NOT_JSON, "the notebook file is empty")
     try:
-        return orjson.loads(text)
+        return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         try:  # Python's json also takes lone surrogates (but not NaN or Infinity)
-            return json.loads(text, parse_constant=_refuse_constant)
+            return json.loads(data, parse_constant=_refuse_constant)
         except (json.JSONDecodeError, ValueError):
             pass
         what = exc.msg.split(": line")[0]
@@ -45,8 +46,8 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def read_notebook(text: str, defer_check: bool = False) -> Reading:
-    """The `notebook/deserialize` result for the file text `text`.
+def read_notebook(text: str | bytes, defer_check: bool = False) -> Reading:
+    """The `notebook/deserialize` result for the file `text` (a str, or UTF-8 bytes).
 
     With `defer_check`, the check that writing gives back the same text (and the
     caching of each cell's text for saving) is left to `Reading.finish`, to run after
@@ -98,16 +99,17 @@ def read_notebook(text: str, defer_check: bool = False) -> Reading:
 class Reading:
     """A read notebook, and the check of its layout (now or later)."""
 
-    def __init__(self, result: dict[str, Any], text: str | None) -> None:
+    def __init__(self, result: dict[str, Any], text: str | bytes | None) -> None:
         self.result = result
         self._text = text
 
     def finish(self, record: bool = False) -> None:
         """Check the layout and cache each cell's text; with `record`, also put the
         original text of every part that would be written differently into `codec`."""
-        text, self._text = self._text, None
-        if text is None:
+        data, self._text = self._text, None
+        if data is None:
             return
+        text = data if isinstance(data, str) else data.decode("utf-8", "surrogatepass")
         notebook = self.result["notebook"]
         cells: list[dict[str, Any]] = notebook["cells"]
         style = FileStyle.from_json(notebook["codec"]["style"])
@@ -181,7 +183,8 @@ def to_transfer_cell(cell: Any, source_as_list: bool, with_ids: bool) -> dict[st
     return transfer
 
 
-def _upgrade(text: str, major: int) -> dict[str, Any]:
+def _upgrade(data: str | bytes, major: int) -> dict[str, Any]:
+    text = data if isinstance(data, str) else data.decode("utf-8", "surrogatepass")
     try:
         node = nbformat.reads(text, as_version=4)
     except Exception as exc:

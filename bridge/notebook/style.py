@@ -64,10 +64,28 @@ CANONICAL = FileStyle()
 _FIRST_KEY = re.compile(r'\s*\{(\s*)"(?:[^"\\]|\\.)*"(\s*:\s*)')
 _ITEM_SEPARATOR = re.compile(r'[\]}"el0-9](,\s*)["\[{0-9tfn-]')
 _NON_ASCII_ESCAPE = re.compile(r"\\u(?!00[0-7])[0-9a-fA-F]{4}")
+_NON_ASCII_ESCAPE_BYTES = re.compile(_NON_ASCII_ESCAPE.pattern.encode())
 
 
-def detect_style(text: str, top: dict[str, Any]) -> FileStyle:
-    """Guess the layout from the text's first lines; reading verifies the guess."""
+def _decoded(data: str | bytes) -> str:
+    # a slice of UTF-8 may end inside a character: drop the partial one
+    return data if isinstance(data, str) else data.decode("utf-8", "ignore")
+
+
+def _trailer(data: str | bytes) -> str:
+    """The white space after the closing brace (looking only at the end of the file)."""
+    size = 64
+    while True:
+        tail = _decoded(data[-size:])
+        stripped = tail.rstrip()
+        if stripped or size >= len(data):
+            return tail[len(stripped):]
+        size *= 16
+
+
+def detect_style(data: str | bytes, top: dict[str, Any]) -> FileStyle:
+    """Guess the layout from the file's first lines; reading verifies the guess."""
+    text = _decoded(data[:8192])
     match = _FIRST_KEY.match(text)
     if match is None:
         return CANONICAL
@@ -80,7 +98,8 @@ def detect_style(text: str, top: dict[str, Any]) -> FileStyle:
         newline, indent = "\n", None
         found = _ITEM_SEPARATOR.search(text, 0, 4096)
         item_separator = ", " if found and found.group(1) == ", " else ","
-    ensure_ascii = text.isascii() and _NON_ASCII_ESCAPE.search(text) is not None
+    escape = _NON_ASCII_ESCAPE if isinstance(data, str) else _NON_ASCII_ESCAPE_BYTES
+    ensure_ascii = data.isascii() and escape.search(data) is not None  # type: ignore[arg-type]
     cells = top.get("cells")
     first_cell = cells[0] if isinstance(cells, list) and cells else {}
     sort_keys = all(
@@ -89,7 +108,6 @@ def detect_style(text: str, top: dict[str, Any]) -> FileStyle:
         if isinstance(d, dict)
     )
     source = first_cell.get("source") if isinstance(first_cell, dict) else None
-    end = text.rstrip()
     cell_keys: list[str] = []
     if not sort_keys and isinstance(cells, list):
         for cell in cells[:50]:
@@ -102,7 +120,7 @@ def detect_style(text: str, top: dict[str, Any]) -> FileStyle:
         key_separator=key_separator if key_separator in (":", ": ") else ": ",
         sort_keys=sort_keys,
         ensure_ascii=ensure_ascii,
-        trailer=text[len(end):],
+        trailer=_trailer(data),
         source_as_list=not isinstance(source, str),
         top_key_order=() if sort_keys else tuple(top),
         cell_key_order=tuple(cell_keys),

@@ -7,6 +7,7 @@ is written the way nbformat 4.5 writes: indent 1, sorted keys, cell ids, final n
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import orjson
@@ -43,6 +44,14 @@ def write_notebook_json(notebook: Any) -> bytes:
     if whole:
         return _dumps(write_notebook(notebook))
     return b'"' + b"".join(_dumps(part)[1:-1] for part in parts) + b'"'
+
+
+def write_notebook_base64(notebook: Any) -> bytes:
+    """The file's UTF-8 bytes in base64 (ASCII): what a client that writes bytes wants."""
+    parts, whole = _file_parts(notebook)
+    if whole:
+        return base64.b64encode(write_notebook(notebook).encode("utf-8", "surrogatepass"))
+    return base64.b64encode(b"".join(part.encode("utf-8", "surrogatepass") for part in parts))
 
 
 def _file_parts(notebook: Any) -> tuple[list[str], dict[str, Any] | None]:

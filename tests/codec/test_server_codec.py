@@ -128,3 +128,22 @@ def test_version_and_help() -> None:
     helped = subprocess.run([sys.executable, "-m", "bridge", "--help"],
                             capture_output=True, text=True, check=True)
     assert "serve" in helped.stdout
+
+
+async def test_base64_transport_round_trips_bytes(bridge: BridgeClient) -> None:
+    import base64
+
+    for path in parseable_v4()[::10]:
+        raw = path.read_bytes()
+        opened = await bridge.request("notebook/deserialize",
+                                      {"contentBase64": base64.b64encode(raw).decode()})
+        saved = await bridge.request("notebook/serialize",
+                                     {"notebook": opened["notebook"], "encoding": "base64"})
+        assert base64.b64decode(saved["contentBase64"]) == raw, path
+    with pytest.raises(RpcError) as bad:
+        await bridge.request("notebook/deserialize", {"contentBase64": "not base64!"})
+    assert bad.value.code == -32602 and "base64" in bad.value.message
+    with pytest.raises(RpcError) as not_utf8:
+        await bridge.request("notebook/deserialize",
+                             {"contentBase64": base64.b64encode(b'{"a": "\xff"}').decode()})
+    assert not_utf8.value.code == -32001
