@@ -1,11 +1,12 @@
-"""A fresh notebook's first run: kernel/start + kernel/execute `1+1`, to the result.
+"""Kernel lifecycle: a fresh notebook's first result, interrupt, restart, death.
 
-Cold: the bridge starts the kernel; the anchor, measured in the same run and alternated
-with it, is raw jupyter_client doing the same (start_kernel, wait_for_ready, execute).
-Warm: the bridge runs with the warm pool, so the kernel was started ahead; the target is
-absolute (60 ms).
+Cold: kernel/start + kernel/execute `1+1` to the result; the anchor, measured in the same
+run and alternated with it, is raw jupyter_client doing the same (start_kernel,
+wait_for_ready, execute). Warm: the same with the warm pool, the kernel started ahead;
+its target is absolute (60 ms). Interrupt of `time.sleep(60)` and restart are measured
+against raw jupyter_client too; a SIGKILLed kernel's cell must end within 2 s.
 
-    python bench/bench_start.py [--rounds 3]
+    python bench/bench_start.py [--rounds 2]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import uuid
 
 import psutil
 from bench_execute import BridgeClient, raw_execute
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 
 
@@ -73,6 +75,93 @@ async def pool_settled(client: BridgeClient) -> None:
             await asyncio.sleep(0.1)
 
 
+SLEEP = "import time\nprint('sleeping', flush=True)\ntime.sleep(60)"
+
+
+async def bridge_running(client: BridgeClient, kernel_id: str) -> asyncio.Task[object]:
+    """A `time.sleep(60)` cell of the bridge, returned once it runs."""
+    execution_id = uuid.uuid4().hex
+    task = asyncio.create_task(client.request("kernel/execute", {
+        "kernelId": kernel_id, "code": SLEEP, "executionId": execution_id}))
+    await client.wait_for_notification("kernel/output",
+                                       lambda n: n["executionId"] == execution_id)
+    return task
+
+
+async def raw_interrupt(manager: AsyncKernelManager, client: AsyncKernelClient) -> float:
+    msg_id = client.execute(SLEEP)
+    while True:
+        msg = await client.get_iopub_msg()
+        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
+            break
+    started = time.perf_counter()
+    await manager.interrupt_kernel()
+    while (await client.get_shell_msg())["parent_header"].get("msg_id") != msg_id:
+        pass
+    return time.perf_counter() - started
+
+
+async def raw_restart(manager: AsyncKernelManager, client: AsyncKernelClient) -> float:
+    started = time.perf_counter()
+    await manager.restart_kernel()
+    await client.wait_for_ready(timeout=60)
+    await raw_execute(client, "1+1")
+    return time.perf_counter() - started
+
+
+async def lifecycle(rounds: int) -> None:
+    interrupts: dict[str, list[float]] = {"bridge": [], "raw": []}
+    restarts: dict[str, list[float]] = {"bridge": [], "raw": []}
+    deaths: list[float] = []
+    manager = AsyncKernelManager(transport="ipc")
+    await manager.start_kernel()
+    raw = manager.client()
+    raw.start_channels()
+    await raw.wait_for_ready(timeout=60)
+    # the bridge logs each death on stderr: expected here
+    client = await BridgeClient.start(stderr=asyncio.subprocess.DEVNULL)
+    await client.initialize()
+    try:
+        kernel_id = (await client.request("kernel/start", {}))["kernelId"]
+        for _ in range(rounds):
+            interrupts["raw"].append(await raw_interrupt(manager, raw))
+            running = await bridge_running(client, kernel_id)
+            started = time.perf_counter()
+            await client.request("kernel/interrupt", {"kernelId": kernel_id})
+            await running
+            interrupts["bridge"].append(time.perf_counter() - started)
+
+            restarts["raw"].append(await raw_restart(manager, raw))
+            started = time.perf_counter()
+            await client.request("kernel/restart", {"kernelId": kernel_id})
+            await client.request("kernel/execute", {"kernelId": kernel_id, "code": "1+1",
+                                                    "executionId": uuid.uuid4().hex})
+            restarts["bridge"].append(time.perf_counter() - started)
+
+            pid = (await client.request("kernel/restart", {"kernelId": kernel_id}))["pid"]
+            running = await bridge_running(client, kernel_id)
+            started = time.perf_counter()
+            os.kill(pid, 9)
+            await running
+            deaths.append(time.perf_counter() - started)
+            await client.request("kernel/restart", {"kernelId": kernel_id})
+    finally:
+        await client.shutdown()
+        raw.stop_channels()
+        await manager.shutdown_kernel(now=True)
+    for label, samples, target in (("interrupt time.sleep(60) -> cell ended", interrupts,
+                                    "<= 1.15x"),
+                                   ("restart -> first result", restarts, "<= 1.15x")):
+        ours = statistics.median(samples["bridge"]) * 1000
+        anchor = statistics.median(samples["raw"]) * 1000
+        print(f"{label}: bridge {ours:.0f} ms | raw jupyter_client {anchor:.0f} ms | "
+              f"ratio {ours / anchor:.2f}x (target {target})")
+    worst = max(deaths) * 1000
+    print(f"kernel SIGKILLed mid-cell -> cell ended with KernelDied: bridge median "
+          f"{statistics.median(deaths) * 1000:.0f} ms, worst {worst:.0f} ms | target 2000 ms | "
+          f"ratio {worst / 2000:.2f}x (target <= 1x)")
+
+
 async def measure(rounds: int) -> None:
     cold_raw: list[float] = []
     cold_bridge: list[float] = []
@@ -100,11 +189,12 @@ async def measure(rounds: int) -> None:
     warm_ms = statistics.median(warm) * 1000
     print(f"fresh notebook first result, warm pool: bridge {warm_ms:.1f} ms | cold bridge "
           f"{ours:.0f} ms | ratio {warm_ms / ours:.3f}x (target <= 60 ms)")
+    await lifecycle(rounds)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 3)))
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 2)))
     args = parser.parse_args()
     asyncio.run(measure(args.rounds))
 
