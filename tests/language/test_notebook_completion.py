@@ -8,6 +8,7 @@ import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from .helpers import (
@@ -162,3 +163,18 @@ async def test_edits_are_followed(client: BridgeClient, tmp_path: Path) -> None:
     completions = await notebook.complete_at_end(1)
     assert "renamed_value" in labels(completions)
     assert "first_value" not in labels(completions)
+
+
+async def test_a_killed_jedi_worker_is_replaced(client: BridgeClient, tmp_path: Path) -> None:
+    notebook = Notebook(client, tmp_path / "worker.ipynb", ["import os\nwidget_count = 1",
+                                                           "widget_"])
+    assert "widget_count" in labels(await notebook.complete_at_end(1))
+    bridge = psutil.Process(client.process.pid)
+    workers = [child for child in bridge.children(recursive=True)
+               if "bridge.language.worker" in " ".join(child.cmdline())]
+    assert len(workers) == 1
+    workers[0].kill()
+    workers[0].wait(30)
+    notebook.edit(0, "import os\nwidget_total = 2")
+    notebook.edit(1, "widget_t")
+    await complete_until(notebook, 1, "widget_total")
