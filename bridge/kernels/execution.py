@@ -87,7 +87,8 @@ class Execution:
         try:
             return await self._done
         finally:
-            self.session.forget(self.msg_id)
+            # output from threads the cell started may still come: keep it flowing
+            self.session.retire(self.msg_id)
             if self._input_task is not None:
                 self._input_task.cancel()
 

@@ -1,8 +1,9 @@
 """One running kernel: start, execute with routed outputs, interrupt, restart, death.
 
 The kernel process is owned by jupyter_client's AsyncKernelManager. The session opens
-its own socket per ZMQ channel and runs exactly one reader task on each, routing every
-message by its parent msg_id (a second reader on a channel would steal messages).
+its own socket per ZMQ channel and has exactly one reader on each (a callback on the
+socket's FD), routing every message by its parent msg_id (a second reader on a channel
+would steal messages).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import hmac
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -38,6 +40,7 @@ IDLE_DELAY = 0.005
 # (100 ms) would add up to that much to every kernel start.
 RECONNECT_MS = 10
 MAX_BURST = 256
+RETIRED_CELLS = 64
 _CHANNELS = {"shell": zmq.DEALER, "iopub": zmq.SUB, "stdin": zmq.DEALER, "control": zmq.DEALER}
 
 
@@ -88,6 +91,7 @@ class KernelSession:
         self.session: Session = manager.session
         self._sockets: dict[str, zmq.Socket[bytes]] = {}
         self._routes: dict[str, RouteHandler] = {}
+        self._retired: OrderedDict[str, None] = OrderedDict()
         self._iopub_seen = asyncio.Event()
         self._turn = asyncio.Lock()
         self._waiting: list[Execution] = []
@@ -150,6 +154,9 @@ class KernelSession:
             loop.remove_reader(socket.FD)
             socket.close(linger=0)
         self._sockets.clear()
+        for msg_id in self._retired:
+            self.forget(msg_id)
+        self._retired.clear()
         self._iopub_seen.clear()
         self._subshell_id = None
 
@@ -231,6 +238,13 @@ class KernelSession:
 
     def forget(self, msg_id: str) -> None:
         self._routes.pop(msg_id, None)
+
+    def retire(self, msg_id: str) -> None:
+        """Keep routing a finished cell's late iopub output (threads, timers) to it, for
+        its last RETIRED_CELLS siblings' worth of time."""
+        self._retired[msg_id] = None
+        while len(self._retired) > RETIRED_CELLS:
+            self.forget(self._retired.popitem(last=False)[0])
 
     async def request(self, channel: str, msg_type: str, content: dict[str, Any],
                       timeout: float, subshell_id: str | None = None) -> dict[str, Any]:

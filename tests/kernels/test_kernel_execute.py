@@ -213,3 +213,16 @@ async def test_execute_without_code_names_it(module_bridge: BridgeClient,
         await module_bridge.request("kernel/execute", {"kernelId": kernel["kernelId"],
                                                        "executionId": "x"})
     assert error.value.code == -32602 and "'code'" in error.value.message
+
+
+async def test_late_output_of_a_thread_reaches_its_cell(module_bridge: BridgeClient,
+                                                        kernel: dict[str, Any]) -> None:
+    cell = await run(module_bridge, kernel["kernelId"],
+                     "import threading\n"
+                     "threading.Timer(0.5, lambda: print('late', flush=True)).start()\n"
+                     "print('now')")
+    assert cell.text() == "now\n"
+    late = await module_bridge.wait_for_notification(
+        "kernel/output", lambda n: n["executionId"] == cell.execution_id
+        and "late" in str(n["ops"]), timeout=30)
+    assert late["ops"] == [{"op": "appendText", "name": "stdout", "text": "late\n"}]
