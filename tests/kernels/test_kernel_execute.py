@@ -226,3 +226,20 @@ async def test_late_output_of_a_thread_reaches_its_cell(module_bridge: BridgeCli
         "kernel/output", lambda n: n["executionId"] == cell.execution_id
         and "late" in str(n["ops"]), timeout=30)
     assert late["ops"] == [{"op": "appendText", "name": "stdout", "text": "late\n"}]
+
+
+async def test_a_cancelled_queued_cell_never_runs(module_bridge: BridgeClient,
+                                                  kernel: dict[str, Any]) -> None:
+    kid = kernel["kernelId"]
+    first = asyncio.create_task(run(module_bridge, kid,
+                                    "import time; time.sleep(1); flag = 'first'"))
+    await asyncio.sleep(0.2)
+    queued = asyncio.create_task(run(module_bridge, kid, "flag = 'cancelled'"))
+    await asyncio.sleep(0.2)
+    module_bridge.notify("$/cancelRequest", {"id": max(module_bridge._pending)})
+    with pytest.raises(RpcError) as error:
+        await queued
+    assert error.value.code == -32800
+    assert (await first).status == "ok"
+    assert (await run(module_bridge, kid, "flag")).outputs[0]["data"]["text/plain"] == \
+        "'first'"
