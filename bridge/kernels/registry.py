@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import zmq
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 
@@ -28,6 +29,12 @@ from bridge.protocol import BridgeError, ErrorCode
 logger = logging.getLogger(__name__)
 
 POOL_REFILL_DELAY = 1.0
+# IPC sockets in a private folder on POSIX; elsewhere loopback TCP, encrypted with
+# CurveZMQ when libzmq has it and the kernelspec declares support
+TRANSPORT: dict[str, Any] = (
+    {"transport": "ipc"} if os.name == "posix" else
+    {"transport": "tcp", "ip": "127.0.0.1",
+     "transport_encryption": "auto" if zmq.has("curve") else "disabled"})
 
 
 def notebook_folder(notebook_uri: str | None) -> str | None:
@@ -82,7 +89,7 @@ class KernelRegistry:
         kernel_id = str(uuid.uuid4())
         await asyncio.to_thread(self._check_launchable, name, cwd)
         manager = AsyncKernelManager(
-            kernel_name=name, kernel_spec_manager=self._specs, transport="ipc",
+            kernel_name=name, kernel_spec_manager=self._specs, **TRANSPORT,
             connection_file=os.path.join(self.runtime_dir, f"k-{kernel_id[:8]}.json"),
             shutdown_wait_time=SHUTDOWN_WAIT,
         )
