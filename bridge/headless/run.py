@@ -98,7 +98,15 @@ class NotebookRun:
             # until what ran has been written.
             loop.add_signal_handler(signal.SIGINT, self._on_interrupt)
             outcome = await self._run_cells(runnable)
-            outcome.written = await asyncio.to_thread(self._write)
+            # the kernel is no longer needed: it shuts down while the file is written
+            written, stopped = await asyncio.gather(
+                asyncio.to_thread(self._write), registry.shutdown_all(),
+                return_exceptions=True)
+            for failure in (written, stopped):
+                if isinstance(failure, BaseException):
+                    raise failure
+            assert isinstance(written, Path)
+            outcome.written = written
             if outcome.written != options.output:
                 outcome.exit_code = outcome.exit_code or EXIT_FAILED
                 outcome.message += (f"; {options.source} changed on disk during the run, so "
