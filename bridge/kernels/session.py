@@ -101,6 +101,7 @@ class KernelSession:
         self._subshell_lock = asyncio.Lock()
         self._lifecycle = asyncio.Lock()
         self._idle_timer: asyncio.TimerHandle | None = None
+        self.exit_reason: str | None = None
 
     # ---------------------------------------------------------------- start
     @classmethod
@@ -167,7 +168,8 @@ class KernelSession:
         while time.monotonic() < deadline:
             if self.state == "dead":
                 raise BridgeError(ErrorCode.KERNEL_START_FAILED,
-                                  f"kernel {self.spec_name!r} exited during start")
+                                  f"kernel {self.spec_name!r} exited during start: "
+                                  f"{self.exit_reason}")
             try:
                 reply = await self.request("shell", "kernel_info_request", {}, timeout=1.0)
             except TimeoutError:
@@ -394,7 +396,8 @@ class KernelSession:
                     await self.manager.start_kernel(**(self.manager._launch_args or {}))
                 await self._connect_and_wait()
             except BaseException as exc:
-                self._set_state("dead", f"restart failed: {exc}")
+                if self.state != "dead":
+                    self._set_state("dead", f"restart failed: {exc}")
                 raise
 
     async def shutdown(self) -> None:
@@ -427,8 +430,10 @@ class KernelSession:
         return getattr(process, "pid", None)
 
     async def _watch(self) -> None:
+        # restart and shutdown stop this watcher before they stop the process
         reason = await watch_process(self.manager)
-        if self.state in ("restarting", "dead"):
+        self.exit_reason = reason
+        if self.state == "dead":
             return
         logger.warning("kernel %s died: %s", self.kernel_id, reason)
         self._set_state("dead", reason)

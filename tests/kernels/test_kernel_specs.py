@@ -91,3 +91,25 @@ def test_nbbridge_kernels_prints_a_table(extra_kernels: Path) -> None:
     assert by_name["python3"].startswith("*")
     assert "Second Python" in by_name["second-python"]
     assert "message" in by_name["second-python"]
+
+
+async def test_a_kernel_that_exits_at_start_is_reported(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    spec_dir = tmp_path / "kernels" / "broken"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-c", "import sys; sys.exit(3)", "{connection_file}"],
+        "display_name": "Broken", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    client = await BridgeClient.start()
+    try:
+        await client.initialize()
+        with pytest.raises(RpcError) as error:
+            await client.request("kernel/start", {"kernelName": "broken"})
+        assert error.value.code == -32012
+        assert error.value.message == \
+            "kernel 'broken' exited during start: the kernel died (exit code 3)"
+        assert (await client.request("kernel/specs", {}))["default"] == "python3"
+    finally:
+        await client.shutdown()
