@@ -19,6 +19,7 @@ from typing import Any
 from pygls import uris
 
 from bridge.headless.files import (
+    check_writable,
     parse_notebook,
     path_param,
     read_text,
@@ -61,6 +62,8 @@ def export_file(
     """
     exporter_name = _exporter_name(to)
     chromium = find_chromium() if to == "pdf" else ""
+    source = source.absolute()
+    output = output.absolute() if output is not None else None
     if text is None:
         text = read_text(source)
     parse_notebook(text, source, lossless=False)  # a clear error for what is no notebook
@@ -73,9 +76,7 @@ def export_file(
         exporter.embed_images = True  # relative <img> paths do not survive the temp dir
     extension = ".pdf" if to == "pdf" else exporter.file_extension
     target = output or _default_output(source, extension)
-    if target.resolve() == source.resolve():
-        raise BridgeError(ErrorCode.EXPORT_FAILED,
-                          f"exporting to {target} would overwrite the notebook itself")
+    check_writable(target)
     resources: dict[str, Any] = {
         "metadata": {"name": source.stem, "path": str(source.parent)},
         "unique_key": target.stem.removesuffix(".slides"),
@@ -89,6 +90,9 @@ def export_file(
     if output is None and to not in ("pdf", "slides"):
         # ScriptExporter picks the extension by kernel language (.py, .R, .jl ...).
         target = _default_output(source, resources.get("output_extension") or extension)
+    if target.resolve() == source.resolve():
+        raise BridgeError(ErrorCode.EXPORT_FAILED,
+                          f"exporting to {target} would overwrite the notebook itself")
     data = _print_pdf(chromium, body) if to == "pdf" else body.encode("utf-8")
     extra = []
     for name, content in (resources.get("outputs") or {}).items():

@@ -88,6 +88,15 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def check_writable(target: Path) -> None:
+    """Fail early, naming the problem, when `target` could not be written."""
+    folder = target.parent
+    if not folder.is_dir():
+        raise BridgeError(ErrorCode.FILE_ERROR, f"cannot write {target}: no folder {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BridgeError(ErrorCode.FILE_ERROR, f"cannot write in {folder}: permission denied")
+
+
 def path_param(params: Any, name: str = "uri") -> Path:
     """A `file:` URI parameter as a local path."""
     uri = require(params, name, str)

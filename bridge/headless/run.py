@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import os
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -24,14 +23,14 @@ from nbformat.v4.rwbase import split_lines
 from pygls import uris
 
 from bridge.headless.commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from bridge.headless.files import parse_notebook, read_text, write_atomically
+from bridge.headless.files import check_writable, parse_notebook, read_text, write_atomically
 from bridge.headless.parameters import inject_parameters
 from bridge.headless.progress import Progress, first_line
 from bridge.kernels.outputs import DisplayIndex, apply_output_op
 from bridge.kernels.registry import KernelRegistry
 from bridge.kernels.session import KernelSession
 from bridge.notebook.writing import write_notebook
-from bridge.protocol import BridgeError, ErrorCode
+from bridge.protocol import BridgeError
 
 INTERRUPT_GRACE_SECONDS = 10.0
 SKIP_TAG = "skip-execution"
@@ -83,7 +82,7 @@ class NotebookRun:
         options = self.options
         self._read_text = read_text(options.source)
         self.notebook = parse_notebook(self._read_text, options.source)
-        _check_writable(options.output)
+        check_writable(options.output)  # before the run, not after it
         if options.parameters:
             inject_parameters(self.notebook, options.parameters)
         cells = self.notebook.get("cells", [])
@@ -123,11 +122,13 @@ class NotebookRun:
         try:
             for position, index in enumerate(runnable, start=1):
                 cell = self.notebook["cells"][index]
+                where = f"cell {index + 1} ({first_line(cell['source'], 40)!r})"
+                if self.interrupted:  # Ctrl-C between two cells
+                    raise _Stop(EXIT_INTERRUPTED, f"interrupted before {where}")
                 progress.cell_started(position, index + 1, cell["source"])
                 status = await self._run_cell(cell)
                 executed += 1
                 self._ran.append(cell)
-                where = f"cell {index + 1} ({first_line(cell['source'], 40)!r})"
                 if self.interrupted:
                     raise _Stop(EXIT_INTERRUPTED, f"interrupted in {where}")
                 if status == "ok":
@@ -242,15 +243,6 @@ def lines_split(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     node = nbformat.from_dict({"cells": [{"cell_type": "code", "outputs": outputs}]})
     split: list[dict[str, Any]] = orjson.loads(orjson.dumps(split_lines(node).cells[0].outputs))
     return split
-
-
-def _check_writable(output: Path) -> None:
-    """Fail before running anything when the result could not be written."""
-    folder = output.parent
-    if not folder.is_dir():
-        raise BridgeError(ErrorCode.FILE_ERROR, f"cannot write {output}: no folder {folder}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise BridgeError(ErrorCode.FILE_ERROR, f"cannot write in {folder}: permission denied")
 
 
 def _runnable(cell: dict[str, Any]) -> bool:

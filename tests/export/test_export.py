@@ -103,6 +103,7 @@ def test_slides_are_a_reveal_deck(exported: Path) -> None:
 
 @pytest.mark.parametrize(("args", "env", "expected"), [
     (("--to", "docx"), None, "unknown export format 'docx'"),
+    (("--to", "markdown", "-o", "no/such/folder/nb.md"), None, "no folder"),
     (("--to", "rst"), {"PATH": ""}, "Pandoc"),
     (("--to", "pdf"), {"PATH": str(Path(sys.executable).parent)},
      "install Debian package chromium"),
