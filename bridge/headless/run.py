@@ -30,7 +30,7 @@ from bridge.kernels.outputs import DisplayIndex, apply_output_op
 from bridge.kernels.registry import KernelRegistry
 from bridge.kernels.session import KernelSession
 from bridge.notebook.writing import write_notebook
-from bridge.protocol import BridgeError
+from bridge.protocol import BridgeError, ErrorCode
 
 INTERRUPT_GRACE_SECONDS = 10.0
 SKIP_TAG = "skip-execution"
@@ -90,9 +90,7 @@ class NotebookRun:
         registry = KernelRegistry(on_status=lambda status: None)
         loop = asyncio.get_running_loop()
         try:
-            self.session = await registry.start(
-                self._kernel_name(), uris.from_fs_path(str(options.source.resolve())),
-                cwd=str(options.source.resolve().parent))
+            self.session = await self._start_kernel(registry)
             # From here on Ctrl-C interrupts the kernel instead of ending the process,
             # until what ran has been written.
             loop.add_signal_handler(signal.SIGINT, self._on_interrupt)
@@ -179,6 +177,18 @@ class NotebookRun:
         cell["execution_count"] = result.get("executionCount")
         _record_timing(cell, result)
         return "timeout" if timed_out else str(result["status"])
+
+    async def _start_kernel(self, registry: KernelRegistry) -> KernelSession:
+        source = self.options.source.resolve()
+        name = self._kernel_name()
+        try:
+            return await registry.start(name, uris.from_fs_path(str(source)),
+                                        cwd=str(source.parent))
+        except BridgeError as exc:
+            if name is None or self.options.kernel:
+                raise
+            raise BridgeError(ErrorCode(exc.code), f"{exc.message} (the notebook asks for "
+                              f"{name!r}; choose another with --kernel NAME)") from None
 
     def _on_interrupt(self) -> None:
         self.interrupted += 1

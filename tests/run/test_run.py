@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -195,11 +196,15 @@ def test_killed_mid_run_leaves_the_original_intact(tmp_path: Path) -> None:
     source, marker, original = sleeping_notebook(tmp_path)
     process = start_run(source, "--inplace")
     wait_for(marker, process)
-    family = [process.pid, *(child.pid for child in
-                             psutil.Process(process.pid).children(recursive=True))]
-    for pid in family:
+    children = psutil.Process(process.pid).children(recursive=True)
+    # the kernel's private runtime folder (connection file, sockets), removed afterwards
+    runtime = [Path(argument).parent for child in children for argument in child.cmdline()
+               if argument.endswith(".json") and "nbbridge-" in argument]
+    for pid in [process.pid, *(child.pid for child in children)]:
         os.kill(pid, signal.SIGKILL)
     process.communicate(timeout=60)
+    for folder in runtime:
+        shutil.rmtree(folder, ignore_errors=True)
     assert source.read_bytes() == original
     assert sorted(p.name for p in tmp_path.iterdir()) == ["marker", "sleepy.ipynb"]
 
@@ -209,6 +214,7 @@ def test_killed_mid_run_leaves_the_original_intact(tmp_path: Path) -> None:
     ("text", (), "not valid JSON"),
     ("json", (), "not a Jupyter notebook"),
     ("notebook", ("--kernel", "no-such-kernel"), "no kernelspec named 'no-such-kernel'"),
+    ("python2", (), "the notebook asks for 'python2'; choose another with --kernel NAME"),
     ("notebook", ("--timeout", "0"), "--timeout must be a positive"),
     ("notebook", ("-p", "not an identifier", "1"), "not a Python identifier"),
     ("notebook", ("-o", "no/such/folder/out.ipynb"), "no folder"),
@@ -222,6 +228,9 @@ def test_bad_input_is_one_line_and_writes_nothing(
         source.write_text('["a", "list"]')
     elif make == "notebook":
         write_notebook(source, new_code_cell("print(1)"))
+    elif make == "python2":
+        nbformat.write(new_notebook(cells=[new_code_cell("print 1")], metadata={
+            "kernelspec": {"name": "python2", "display_name": "Python 2"}}), source)
     before = sorted(tmp_path.iterdir())
     out = tmp_path / "out.ipynb"
     done = nbbridge("run", source, *(args if "-o" in args else ("-o", out, *args)))
