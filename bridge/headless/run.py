@@ -34,6 +34,7 @@ from bridge.protocol import BridgeError, ErrorCode
 
 INTERRUPT_GRACE_SECONDS = 10.0
 SKIP_TAG = "skip-execution"
+RAISES_TAG = "raises-exception"  # nbclient's: this cell's error is expected
 
 
 @dataclass
@@ -138,6 +139,8 @@ class NotebookRun:
                     raise _Stop(EXIT_FAILED, f"the kernel died in {where}: "
                                              f"{_error_text(cell, status)}")
                 problem = f"{where}: {_error_text(cell, status)}"
+                if _tagged(cell, RAISES_TAG):
+                    continue
                 errors.append(problem)
                 if not self.options.allow_errors:
                     raise _Stop(EXIT_FAILED, f"failed in {problem}")
@@ -258,9 +261,13 @@ def lines_split(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _runnable(cell: dict[str, Any]) -> bool:
     if cell.get("kind") != "code" or not str(cell.get("source", "")).strip():
         return False
+    return not _tagged(cell, SKIP_TAG)
+
+
+def _tagged(cell: dict[str, Any], tag: str) -> bool:
     metadata = cell.get("metadata")
     tags = metadata.get("tags") if isinstance(metadata, dict) else None
-    return not (isinstance(tags, list) and SKIP_TAG in tags)
+    return isinstance(tags, list) and tag in tags
 
 
 def _record_timing(cell: dict[str, Any], result: dict[str, Any]) -> None:

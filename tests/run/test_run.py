@@ -113,6 +113,22 @@ def test_allow_errors_runs_everything_and_changes_only_what_it_must(
     assert "[4/4]" in done.stderr and "cell 5: print('after the error')" in done.stderr
 
 
+def test_tagged_cells_skip_or_expect_an_error(tmp_path: Path) -> None:
+    source = tmp_path / "tags.ipynb"
+    write_notebook(
+        source,
+        new_code_cell("raise ValueError('expected')", metadata={"tags": ["raises-exception"]}),
+        new_code_cell("print('not run')", metadata={"tags": ["skip-execution"]}),
+        new_code_cell("print('runs')"),
+    )
+    done = nbbridge("run", source)
+    assert done.returncode == 0, done.stderr
+    cells = cells_of(source)
+    assert cells[0]["outputs"][-1]["ename"] == "ValueError"
+    assert cells[1]["outputs"] == [] and cells[1]["execution_count"] is None
+    assert text_of(cells[2]) == "runs\n" and cells[2]["execution_count"] == 2
+
+
 def test_parameters_are_injected_after_the_parameters_cell(tmp_path: Path) -> None:
     source = tmp_path / "params.ipynb"
     write_notebook(
