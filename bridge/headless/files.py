@@ -33,11 +33,6 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def load_notebook(path: Path) -> dict[str, Any]:
-    """The notebook object (see bridge.notebook.reading) of the file at `path`."""
-    return parse_notebook(read_text(path), path)
-
-
 def parse_notebook(text: str, origin: Path | None = None,
                    lossless: bool = True) -> dict[str, Any]:
     """The notebook object for `text`; errors name `origin` when given.
@@ -59,8 +54,11 @@ def write_atomically(path: Path, data: bytes) -> None:
     """Replace `path` by `data` all at once: readers see the old file or the new, never half.
 
     The temporary file sits next to the target (same file system, so rename is atomic)
-    and is removed if anything fails; an existing file keeps its permission bits.
+    and is removed if anything fails; an existing file keeps its permission bits, and a
+    symbolic link stays one (its target is replaced).
     """
+    if path.is_symlink():
+        path = path.resolve()
     directory = path.parent
     try:
         mode = path.stat().st_mode & 0o7777
