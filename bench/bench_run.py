@@ -6,7 +6,7 @@ Runs are interleaved (one of each per round) so load on a shared machine hits th
 alike; each tool's best round is compared. papermill, several times slower (it saves the
 notebook after every cell), runs in the first round only unless --papermill-rounds says.
 
-    python bench/bench_run.py [--rounds 3] [--papermill-rounds 1] [--cells 200]
+    python bench/bench_run.py [--rounds 2] [--papermill-rounds 1] [--cells 200]
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def check_outputs(work: Path, cells: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--papermill-rounds", type=int, default=1)
     parser.add_argument("--cells", type=int, default=200)
     args = parser.parse_args()
