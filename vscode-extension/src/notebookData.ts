@@ -1,0 +1,114 @@
+// The bridge's notebook object <-> plain cell descriptions. Pure: no `vscode` import.
+//
+// Everything the editor does not interpret rides along untouched: a cell's metadata holds
+// the bridge's cell object minus `kind`/`source`/`outputs`, the notebook's metadata holds the
+// bridge's notebook object minus `cells`, and each output keeps its nbformat dict. Sending
+// them back unchanged lets the bridge write an unchanged notebook byte for byte.
+
+import type { NbOutput } from "./outputs";
+
+export type CellKind = "code" | "markdown" | "raw";
+
+export interface BridgeCell extends Record<string, unknown> {
+  kind: CellKind;
+  source: string;
+  outputs?: NbOutput[];
+  execution_count?: number | null;
+}
+
+export interface BridgeNotebook extends Record<string, unknown> {
+  cells: BridgeCell[];
+}
+
+/** A cell as the editor holds it. */
+export interface EditorCell {
+  kind: "code" | "markup";
+  source: string;
+  languageId: string;
+  metadata: Record<string, unknown>;
+  outputs: NbOutput[];
+  executionOrder?: number;
+}
+
+export const RAW_LANGUAGE = "raw";
+export const MARKDOWN_LANGUAGE = "markdown";
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The language of the notebook's code cells, as its metadata says (Python if silent). */
+export function notebookLanguage(notebookMetadata: Record<string, unknown>): string {
+  const metadata = notebookMetadata.metadata;
+  if (isObject(metadata)) {
+    const kernelspec = metadata.kernelspec;
+    if (isObject(kernelspec) && typeof kernelspec.language === "string" && kernelspec.language) {
+      return kernelspec.language.toLowerCase();
+    }
+    const languageInfo = metadata.language_info;
+    if (isObject(languageInfo) && typeof languageInfo.name === "string" && languageInfo.name) {
+      return languageInfo.name.toLowerCase();
+    }
+  }
+  return "python";
+}
+
+/** The kernelspec name the notebook was last run with, if it says. */
+export function notebookKernelName(notebookMetadata: Record<string, unknown>): string | undefined {
+  const metadata = notebookMetadata.metadata;
+  if (isObject(metadata) && isObject(metadata.kernelspec)) {
+    const name = metadata.kernelspec.name;
+    return typeof name === "string" && name ? name : undefined;
+  }
+  return undefined;
+}
+
+export function editorNotebook(notebook: BridgeNotebook): {
+  cells: EditorCell[];
+  metadata: Record<string, unknown>;
+} {
+  const { cells, ...metadata } = notebook;
+  if (!Array.isArray(cells)) {
+    throw new Error("the bridge sent a notebook without a cell list");
+  }
+  const language = notebookLanguage(metadata);
+  return { cells: cells.map((cell) => editorCell(cell, language)), metadata };
+}
+
+function editorCell(cell: BridgeCell, language: string): EditorCell {
+  const { kind, source, outputs, ...rest } = cell;
+  const executionCount = cell.execution_count;
+  return {
+    kind: kind === "markdown" ? "markup" : "code",
+    source: typeof source === "string" ? source : "",
+    languageId: kind === "markdown" ? MARKDOWN_LANGUAGE : kind === "raw" ? RAW_LANGUAGE : language,
+    metadata: rest,
+    outputs: Array.isArray(outputs) ? outputs : [],
+    executionOrder: typeof executionCount === "number" ? executionCount : undefined,
+  };
+}
+
+export function bridgeNotebook(
+  cells: EditorCell[],
+  metadata: Record<string, unknown>,
+): BridgeNotebook {
+  return { ...metadata, cells: cells.map(bridgeCell) };
+}
+
+function bridgeCell(cell: EditorCell): BridgeCell {
+  const kind: CellKind =
+    cell.kind === "markup" ? "markdown" : cell.languageId === RAW_LANGUAGE ? "raw" : "code";
+  // Keys the bridge derives from the kind are dropped when the user changed the kind.
+  const { outputs: _outputs, execution_count: storedCount, ...rest } = cell.metadata;
+  const result: BridgeCell = { ...rest, kind, source: cell.source };
+  if (kind === "code") {
+    result.outputs = cell.outputs;
+    result.execution_count =
+      cell.executionOrder !== undefined
+        ? cell.executionOrder
+        : typeof storedCount === "number"
+          ? storedCount
+          : null;
+  }
+  return result;
+}

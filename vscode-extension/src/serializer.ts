@@ -1,0 +1,87 @@
+// NotebookSerializer: the bridge reads and writes .ipynb; this file only maps shapes.
+
+import * as vscode from "vscode";
+import type { Bridge } from "./client";
+import {
+  bridgeNotebook,
+  editorNotebook,
+  type BridgeNotebook,
+  type EditorCell,
+} from "./notebookData";
+import { outputItems, outputToSave, type NbOutput } from "./outputs";
+
+export const NOTEBOOK_TYPE = "nbbridge-notebook";
+
+/** Where each NotebookCellOutput keeps the nbformat dict it was made from. */
+const NBFORMAT_KEY = "nbformat";
+
+// What an empty file (a brand-new .ipynb) opens as; the bridge fills in the rest.
+const EMPTY_NOTEBOOK = '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}';
+
+export function cellOutput(output: NbOutput): vscode.NotebookCellOutput {
+  const items = outputItems(output).map((item) => new vscode.NotebookCellOutputItem(item.data, item.mime));
+  return new vscode.NotebookCellOutput(items, { [NBFORMAT_KEY]: output });
+}
+
+/** The nbformat dict to write for an output the editor holds. */
+export function savedOutput(output: vscode.NotebookCellOutput): NbOutput {
+  const original = output.metadata?.[NBFORMAT_KEY] as NbOutput | undefined;
+  if (original === undefined) {
+    // An output some other extension added: keep what can be kept.
+    const data: Record<string, string> = {};
+    for (const item of output.items) {
+      data[item.mime] = new TextDecoder().decode(item.data);
+    }
+    return { output_type: "display_data", data, metadata: {} };
+  }
+  return outputToSave(original, output.items);
+}
+
+export class BridgeSerializer implements vscode.NotebookSerializer {
+  constructor(private readonly bridge: Bridge) {}
+
+  async deserializeNotebook(content: Uint8Array): Promise<vscode.NotebookData> {
+    let text = new TextDecoder().decode(content);
+    if (text.trim() === "") {
+      text = EMPTY_NOTEBOOK;
+    }
+    const result = await this.bridge.request<{ notebook: BridgeNotebook; warnings?: string[] }>(
+      "notebook/deserialize",
+      { content: text },
+    );
+    for (const warning of result.warnings ?? []) {
+      void vscode.window.showWarningMessage(`nbbridge: ${warning}`);
+    }
+    const { cells, metadata } = editorNotebook(result.notebook);
+    const data = new vscode.NotebookData(cells.map(cellData));
+    data.metadata = metadata;
+    return data;
+  }
+
+  async serializeNotebook(data: vscode.NotebookData): Promise<Uint8Array> {
+    const cells: EditorCell[] = data.cells.map((cell) => ({
+      kind: cell.kind === vscode.NotebookCellKind.Markup ? "markup" : "code",
+      source: cell.value,
+      languageId: cell.languageId,
+      metadata: cell.metadata ?? {},
+      outputs: (cell.outputs ?? []).map(savedOutput),
+      executionOrder: cell.executionSummary?.executionOrder,
+    }));
+    // A failed request throws: VS Code then reports it and leaves the file on disk alone.
+    const result = await this.bridge.request<{ content: string }>("notebook/serialize", {
+      notebook: bridgeNotebook(cells, data.metadata ?? {}),
+    });
+    return new TextEncoder().encode(result.content);
+  }
+}
+
+function cellData(cell: EditorCell): vscode.NotebookCellData {
+  const kind = cell.kind === "markup" ? vscode.NotebookCellKind.Markup : vscode.NotebookCellKind.Code;
+  const data = new vscode.NotebookCellData(kind, cell.source, cell.languageId);
+  data.metadata = cell.metadata;
+  data.outputs = cell.outputs.map(cellOutput);
+  if (cell.executionOrder !== undefined) {
+    data.executionSummary = { executionOrder: cell.executionOrder };
+  }
+  return data;
+}

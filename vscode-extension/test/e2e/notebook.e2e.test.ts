@@ -1,0 +1,150 @@
+// The extension in a real editor: code-server + headless Chromium, a real bridge and kernel.
+// Every check waits on what the page shows; nothing is timed.
+
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Editor, ROOT, missingPart } from "./editor";
+
+const FIXTURES = path.join(ROOT, "vscode-extension", "test", "e2e", "fixtures");
+const TOUR = path.join(ROOT, "examples", "tour.ipynb");
+const UNCHANGED = "nbformat-test4.ipynb";
+const HAND_LAID = "hand-laid.ipynb";
+const LONG = { timeout: 180_000 };
+
+const missing = missingPart();
+if (missing !== undefined && process.env.CI === "true") {
+  // Under CI a missing editor or browser is a failure: `make test` installs them.
+  throw new Error(`the real-editor E2E cannot run: ${missing}`);
+}
+
+describe("nbbridge in code-server", { skip: missing }, () => {
+  let editor: Editor;
+  const startedAt = Date.now();
+
+  before(async () => {
+    editor = await Editor.start([TOUR, path.join(FIXTURES, UNCHANGED), path.join(FIXTURES, HAND_LAID)]);
+  });
+
+  after(async () => {
+    if (editor !== undefined) {
+      await editor.screenshot("zz-final").catch(() => undefined);
+      editor.saveLogs();
+      await editor.stop();
+    }
+    console.log(`E2E in code-server took ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+  });
+
+  test("opening a notebook renders its markdown (with LaTeX) and does not mark it modified", LONG, async () => {
+    await editor.openNotebook("tour.ipynb");
+    const outputs = editor.outputs();
+    await outputs.locator("h1", { hasText: "A tour of nbbridge" }).waitFor();
+    await outputs.locator(".katex").first().waitFor();
+    await editor.screenshot("01-tour-opened");
+    assert.equal(await editor.page.locator(".tabs-container .tab.dirty").count(), 0);
+  });
+
+  test("Shift+Enter runs a cell and shows its stdout", LONG, async () => {
+    await editor.cellEditor("print(\"Hello").click();
+    await editor.page.keyboard.press("Shift+Enter");
+    await pickKernelIfAsked(editor);
+    await editor.outputs().getByText("Hello from the kernel!").waitFor(LONG);
+    await editor.screenshot("02-stdout");
+  });
+
+  test("a matplotlib plot shows as an image", LONG, async () => {
+    await editor.cellEditor("plt.plot").click();
+    await editor.page.keyboard.press("Shift+Enter");
+    const image = editor.outputs().locator("img").first();
+    await image.waitFor(LONG);
+    const size = await image.evaluate((element: HTMLImageElement) => [element.naturalWidth, element.naturalHeight]);
+    assert.ok(size[0] > 100 && size[1] > 100, `the plot image is ${size.join("x")}`);
+    await editor.screenshot("03-plot");
+  });
+
+  test("an HTML table renders as a table", LONG, async () => {
+    await editor.cellEditor("HTML(f").click();
+    await editor.page.keyboard.press("Shift+Enter");
+    await editor.outputs().locator("table th", { hasText: "cube" }).waitFor(LONG);
+    assert.equal(await editor.outputs().locator("table td", { hasText: "64" }).count(), 1);
+  });
+
+  test("input() asks in an input box and the answer reaches the kernel", LONG, async () => {
+    await editor.cellEditor("input(").click();
+    await editor.page.keyboard.press("Shift+Enter");
+    const box = editor.quickInput();
+    await box.getByText("What is your name?").first().waitFor(LONG);
+    await editor.screenshot("04-input-box");
+    await box.locator("input").fill("Ada");
+    await editor.page.keyboard.press("Enter");
+    await editor.outputs().getByText("Nice to meet you, Ada.").waitFor(LONG);
+  });
+
+  test("an error shows its name, message and traceback", LONG, async () => {
+    await editor.cellEditor("traceback,").click();
+    await editor.page.keyboard.press("Shift+Enter");
+    await editor.outputs().getByText("ZeroDivisionError").first().waitFor(LONG);
+    await editor.outputs().getByText("division by zero").first().waitFor();
+    await editor.screenshot("05-error");
+  });
+
+  test("saving an unchanged notebook writes it back byte for byte", LONG, async () => {
+    const file = editor.file(UNCHANGED);
+    const before = fs.readFileSync(file);
+    const mtime = fs.statSync(file).mtimeMs;
+    await editor.openNotebook(UNCHANGED);
+    assert.equal(await editor.activeTab(UNCHANGED).locator(".dirty").count(), 0);
+    assert.equal(await editor.page.locator(`.tabs-container .tab.dirty[aria-label^="${UNCHANGED}"]`).count(), 0);
+    // Type a character and delete it: the notebook is now modified, with the same content.
+    const firstCode = editor.notebook().locator(".cell-editor-container .view-lines").first();
+    await firstCode.click();
+    await editor.page.keyboard.press("End");
+    await editor.page.keyboard.type("x");
+    await editor.page.keyboard.press("Backspace");
+    await editor.page.locator(`.tabs-container .tab.dirty[aria-label^="${UNCHANGED}"]`).waitFor();
+    await editor.page.keyboard.press("Control+S");
+    await editor.page.locator(`.tabs-container .tab.dirty[aria-label^="${UNCHANGED}"]`).waitFor({ state: "detached" });
+    await waitFor(() => fs.statSync(file).mtimeMs !== mtime, "the save to reach the disk");
+    assert.ok(fs.readFileSync(file).equals(before), "the saved notebook differs from the original");
+    await editor.screenshot("06-unchanged-saved");
+  });
+
+  test("editing one cell and saving changes only that cell's text", LONG, async () => {
+    const file = editor.file(HAND_LAID);
+    const before = fs.readFileSync(file, "utf8");
+    await editor.openNotebook(HAND_LAID);
+    await editor.cellEditor("EDIT_ME").click();
+    await editor.page.keyboard.press("End");
+    await editor.page.keyboard.type("23");
+    await editor.page.keyboard.press("Control+S");
+    await waitFor(() => fs.readFileSync(file, "utf8") !== before, "the save to reach the disk");
+    const afterSave = fs.readFileSync(file, "utf8");
+    assert.equal(afterSave, before.replace('"source": "EDIT_ME = 1"', '"source": "EDIT_ME = 123"'));
+    await editor.screenshot("07-one-cell-edited");
+  });
+});
+
+/** The first run of a notebook may ask which kernel: choose the bridge's Python kernel. */
+async function pickKernelIfAsked(editor: Editor): Promise<void> {
+  const picker = editor.page.locator(".quick-input-widget:visible .monaco-list-row", { hasText: /Python/ });
+  const ran = editor.outputs().getByText("Hello from the kernel!");
+  const first = await Promise.race([
+    picker.first().waitFor(LONG).then(() => "picker", () => "neither"),
+    ran.waitFor(LONG).then(() => "ran", () => "neither"),
+  ]);
+  if (first === "picker") {
+    await editor.screenshot("02-kernel-picker");
+    await picker.first().click();
+  }
+}
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  for (let tries = 0; tries < 600; tries++) {
+    if (condition()) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
