@@ -61,11 +61,13 @@ class BridgeClient:
         )
         return cls(process)
 
-    async def initialize(self, **capabilities: Any) -> dict[str, Any]:
-        result = await self.request("initialize", {
-            "processId": os.getpid(), "rootUri": None,
-            "capabilities": capabilities or {},
-        })
+    async def initialize(self, initialization_options: Any = None,
+                         **capabilities: Any) -> dict[str, Any]:
+        params: dict[str, Any] = {"processId": os.getpid(), "rootUri": None,
+                                  "capabilities": capabilities or {}}
+        if initialization_options is not None:
+            params["initializationOptions"] = initialization_options
+        result = await self.request("initialize", params)
         self.notify("initialized", {})
         self.initialize_result = result
         return result  # type: ignore[no-any-return]

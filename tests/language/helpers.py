@@ -88,12 +88,15 @@ def item(completions: dict[str, Any], label: str) -> dict[str, Any]:
 
 
 async def complete_until(notebook: Notebook, index: int, label: str,
-                         tries: int = 100) -> dict[str, Any]:
-    """Ask again, as an editor does after an incomplete answer, until ``label`` shows."""
+                         source: str | None = None, tries: int = 100) -> dict[str, Any]:
+    """Ask again, as an editor does after an incomplete answer, until ``label`` shows
+    (from ``source``, "jedi" or "kernel", when given)."""
     completions: dict[str, Any] = {}
     for _ in range(tries):
         completions = await notebook.complete_at_end(index)
-        if label in labels(completions):
+        if any(entry["label"] == label
+               and (source is None or source in entry["data"]["sources"])
+               for entry in completions["items"]):
             return completions
         await asyncio.sleep(0.1)
     raise AssertionError(f"{label!r} never offered; last answer {labels(completions)}")

@@ -24,8 +24,22 @@ from bridge_client import BridgeClient
 DATAFRAME = 'import pandas\ndf = pandas.DataFrame({"alpha": [1]})'
 
 
+# Deadlines no load on a shared machine can reach: a test that checks what the kernel
+# knows must not depend on how fast it says it. The default deadlines have a test of
+# their own (a kernel that cannot answer at all).
+PATIENT = {"language": {"completionDeadlineMs": 5000, "hoverDeadlineMs": 10000}}
+
+
 @pytest.fixture
 async def client() -> AsyncIterator[BridgeClient]:
+    bridge = await BridgeClient.start()
+    await bridge.initialize(PATIENT, **NOTEBOOK_CAPABILITIES)
+    yield bridge
+    await bridge.shutdown()
+
+
+@pytest.fixture
+async def default_client() -> AsyncIterator[BridgeClient]:
     bridge = await BridgeClient.start()
     await bridge.initialize(**NOTEBOOK_CAPABILITIES)
     yield bridge
@@ -66,7 +80,7 @@ async def test_runtime_only_column_after_execution(client: BridgeClient,
                                            "end": {"line": 0, "character": 5}},
                                  "newText": "alpha"}
     # jedi's static names of a DataFrame merge in once jedi has read pandas
-    merged = await complete_until(notebook, 1, "align")
+    merged = await complete_until(notebook, 1, "align", source="jedi")
     assert "alpha" in labels(merged)
     assert labels(merged) == sorted(set(labels(merged)), key=labels(merged).index)  # no dupes
     resolved = await client.request("completionItem/resolve", item(merged, "alpha"))
@@ -80,6 +94,7 @@ async def test_completion_answers_while_a_cell_sleeps(client: BridgeClient,
     kernel = await notebook.start_kernel()
     await execute(client, kernel["kernelId"], DATAFRAME)
     await complete_until(notebook, 2, "alpha")  # the kernel's completer is ready
+    client.notifications["kernel/status"].clear()
     sleeping = asyncio.create_task(execute(client, kernel["kernelId"], notebook.sources[1],
                                            "sleep"))
     await client.wait_for_notification(
@@ -92,6 +107,33 @@ async def test_completion_answers_while_a_cell_sleeps(client: BridgeClient,
     await client.request("kernel/interrupt", {"kernelId": kernel["kernelId"]})
     with pytest.raises(AssertionError):
         await sleeping  # interrupted: the cell ends in an error
+
+
+async def test_a_kernel_that_cannot_answer_never_delays_the_answer(
+        default_client: BridgeClient, tmp_path: Path) -> None:
+    client = default_client
+    notebook = Notebook(client, tmp_path / "frozen.ipynb", [DATAFRAME, "df.al"])
+    kernel = await notebook.start_kernel()
+    await execute(client, kernel["kernelId"], DATAFRAME)
+    await complete_until(notebook, 1, "alpha")
+    await complete_until(notebook, 1, "align", source="jedi")  # jedi has read pandas
+    # A stopped process answers nothing, on no channel, subshell or not: the kernel that
+    # never makes the deadline, whatever the load.
+    os.kill(kernel["pid"], signal.SIGSTOP)
+    try:
+        completions = await notebook.complete_at_end(1)
+        hover = await client.request("textDocument/hover", {
+            "textDocument": {"uri": notebook.cell_uris[1]},
+            "position": {"line": 0, "character": 1}})
+    finally:
+        os.kill(kernel["pid"], signal.SIGCONT)
+    assert completions["isIncomplete"]
+    assert "align" in labels(completions)  # jedi's answer went out alone
+    assert "alpha" not in labels(completions)
+    assert "DataFrame" in hover["contents"]["value"]  # jedi's static view of df
+    assert "**Type:**" not in hover["contents"]["value"]  # nothing from the kernel
+    # and once it runs again, the kernel is back in the answers
+    await complete_until(notebook, 1, "alpha")
 
 
 async def test_dead_kernel_leaves_jedi_answering(client: BridgeClient, tmp_path: Path) -> None:

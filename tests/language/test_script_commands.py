@@ -26,7 +26,8 @@ df.al
 @pytest.fixture
 async def client() -> AsyncIterator[BridgeClient]:
     bridge = await BridgeClient.start()
-    await bridge.initialize()
+    # a kernel answer must not depend on the load of a shared machine
+    await bridge.initialize({"language": {"completionDeadlineMs": 5000}})
     yield bridge
     await bridge.shutdown()
 
@@ -123,3 +124,13 @@ async def test_commands_without_arguments_use_the_last_edit(client: BridgeClient
     cell = result["cells"][0]
     assert cell["cell"]["startLine"] == 2
     assert cell["outputs"][0]["data"]["text/plain"] == "20"
+
+
+async def test_bad_language_settings_are_shown_to_the_user() -> None:
+    bridge = await BridgeClient.start()
+    try:
+        await bridge.initialize({"language": {"completionDeadlineMs": "soon"}})
+        shown = await bridge.wait_for_notification("window/showMessage")
+        assert "completionDeadlineMs must be a number of milliseconds" in shown["message"]
+    finally:
+        await bridge.shutdown()
