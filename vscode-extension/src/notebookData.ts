@@ -98,17 +98,12 @@ export function bridgeNotebook(
 function bridgeCell(cell: EditorCell): BridgeCell {
   const kind: CellKind =
     cell.kind === "markup" ? "markdown" : cell.languageId === RAW_LANGUAGE ? "raw" : "code";
-  // Keys the bridge derives from the kind are dropped when the user changed the kind.
+  // Keys keep their places; code-only keys go when the user made a code cell something else.
   const { outputs: _outputs, execution_count: storedCount, ...rest } = cell.metadata;
-  const result: BridgeCell = { ...rest, kind, source: cell.source };
-  if (kind === "code") {
-    result.outputs = cell.outputs;
-    result.execution_count =
-      cell.executionOrder !== undefined
-        ? cell.executionOrder
-        : typeof storedCount === "number"
-          ? storedCount
-          : null;
+  if (kind !== "code") {
+    return { ...rest, kind, source: cell.source };
   }
-  return result;
+  const executionCount =
+    cell.executionOrder !== undefined ? cell.executionOrder : typeof storedCount === "number" ? storedCount : null;
+  return { ...cell.metadata, kind, source: cell.source, outputs: cell.outputs, execution_count: executionCount };
 }

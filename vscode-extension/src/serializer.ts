@@ -41,13 +41,11 @@ export class BridgeSerializer implements vscode.NotebookSerializer {
   constructor(private readonly bridge: Bridge) {}
 
   async deserializeNotebook(content: Uint8Array): Promise<vscode.NotebookData> {
-    let text = new TextDecoder().decode(content);
-    if (text.trim() === "") {
-      text = EMPTY_NOTEBOOK;
-    }
+    const bytes = new TextDecoder().decode(content).trim() === "" ? Buffer.from(EMPTY_NOTEBOOK) : content;
+    // Bytes travel as base64: neither side escapes the whole file into a JSON string.
     const result = await this.bridge.request<{ notebook: BridgeNotebook; warnings?: string[] }>(
       "notebook/deserialize",
-      { content: text },
+      { contentBase64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64") },
     );
     for (const warning of result.warnings ?? []) {
       void vscode.window.showWarningMessage(`nbbridge: ${warning}`);
@@ -68,10 +66,11 @@ export class BridgeSerializer implements vscode.NotebookSerializer {
       executionOrder: cell.executionSummary?.executionOrder,
     }));
     // A failed request throws: VS Code then reports it and leaves the file on disk alone.
-    const result = await this.bridge.request<{ content: string }>("notebook/serialize", {
+    const result = await this.bridge.request<{ contentBase64: string }>("notebook/serialize", {
       notebook: bridgeNotebook(cells, data.metadata ?? {}),
+      encoding: "base64",
     });
-    return new TextEncoder().encode(result.content);
+    return Buffer.from(result.contentBase64, "base64");
   }
 }
 

@@ -120,7 +120,20 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     await editor.page.keyboard.press("Control+S");
     await waitFor(() => fs.readFileSync(file, "utf8") !== before, "the save to reach the disk");
     const afterSave = fs.readFileSync(file, "utf8");
-    assert.equal(afterSave, before.replace('"source": "EDIT_ME = 1"', '"source": "EDIT_ME = 123"'));
+    // Byte for byte, the text around the edited cell is what it was.
+    const span = (text: string): [number, number] => {
+      const start = text.lastIndexOf("{", text.indexOf('"id": "c3"'));
+      return [start, text.indexOf("\n    }", start)];
+    };
+    const [start, end] = span(before);
+    const [newStart, newEnd] = span(afterSave);
+    assert.equal(afterSave.slice(0, newStart), before.slice(0, start));
+    assert.equal(afterSave.slice(newEnd), before.slice(end));
+    // And in the edited cell only the source changed.
+    const old = JSON.parse(before);
+    const now = JSON.parse(afterSave);
+    old.cells[2].source = "EDIT_ME = 123";
+    assert.deepEqual(now, old);
     await editor.screenshot("07-one-cell-edited");
   });
 });
