@@ -242,8 +242,8 @@ class KernelSession:
         self._routes.pop(msg_id, None)
 
     def retire(self, msg_id: str) -> None:
-        """Keep routing a finished cell's late iopub output (threads, timers) to it, for
-        its last RETIRED_CELLS siblings' worth of time."""
+        """Keep routing a finished cell's late iopub output (from threads, timers) to
+        it, as long as it is among the kernel's last RETIRED_CELLS cells."""
         self._retired[msg_id] = None
         while len(self._retired) > RETIRED_CELLS:
             self.forget(self._retired.popitem(last=False)[0])
