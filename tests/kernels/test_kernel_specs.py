@@ -113,3 +113,14 @@ async def test_a_kernel_that_exits_at_start_is_reported(tmp_path: Path,
         assert (await client.request("kernel/specs", {}))["default"] == "python3"
     finally:
         await client.shutdown()
+
+
+async def test_listing_does_not_wait_for_a_starting_kernel(bridge: BridgeClient) -> None:
+    order: list[str] = []
+
+    async def ask(method: str) -> None:
+        await bridge.request(method, {})
+        order.append(method)
+
+    await asyncio.gather(ask("kernel/start"), ask("kernel/specs"))
+    assert order == ["kernel/specs", "kernel/start"]
