@@ -155,7 +155,7 @@ export class Bridge implements vscode.Disposable {
       }
       if (this.client === client) {
         this.client = undefined;
-        this.scheduleRestart(`it did not start (${command})`);
+        this.scheduleRestart(`did not start (${command})`);
       }
       throw new Error(message);
     }
@@ -175,7 +175,7 @@ export class Bridge implements vscode.Disposable {
     this.client = undefined;
     this.output.appendLine("the bridge process stopped");
     this.stopped.fire();
-    this.scheduleRestart("it stopped unexpectedly");
+    this.scheduleRestart("stopped unexpectedly");
   }
 
   private scheduleRestart(why: string): void {

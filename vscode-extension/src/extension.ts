@@ -2,6 +2,7 @@
 
 import * as vscode from "vscode";
 import { Bridge } from "./client";
+import { exportNotebook, revertToCheckpoint, saveAndCheckpoint } from "./commands";
 import { KernelControllers, errorMessage } from "./controller";
 import { BridgeSerializer, NOTEBOOK_TYPE } from "./serializer";
 
@@ -9,27 +10,32 @@ let bridge: Bridge | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel("nbbridge");
-  bridge = new Bridge(output);
-  const kernels = new KernelControllers(bridge);
+  const connection = new Bridge(output);
+  bridge = connection;
+  const kernels = new KernelControllers(connection);
+  const serializer = new BridgeSerializer(connection);
   context.subscriptions.push(
     output,
     kernels,
-    vscode.workspace.registerNotebookSerializer(NOTEBOOK_TYPE, new BridgeSerializer(bridge)),
+    vscode.workspace.registerNotebookSerializer(NOTEBOOK_TYPE, serializer),
     notebookCommand("nbbridge.restartKernel", (notebook) => kernels.restart(notebook)),
     notebookCommand("nbbridge.interruptKernel", (notebook) => kernels.interrupt(notebook)),
     notebookCommand("nbbridge.restartAndRunAll", async (notebook) => {
       await kernels.restart(notebook);
       await vscode.commands.executeCommand("notebook.execute", notebook.uri);
     }),
+    notebookCommand("nbbridge.export", (notebook) => exportNotebook(connection, serializer, notebook)),
+    notebookCommand("nbbridge.saveAndCheckpoint", (notebook) => saveAndCheckpoint(connection, notebook)),
+    notebookCommand("nbbridge.revertToCheckpoint", (notebook) => revertToCheckpoint(connection, notebook)),
     vscode.commands.registerCommand("nbbridge.showBridgeLog", () => output.show()),
     vscode.commands.registerCommand("nbbridge.selectBridgePython", selectBridgePython),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration("nbbridge.pythonPath") || event.affectsConfiguration("nbbridge.logLevel")) {
-        void bridge?.restart();
+        void connection.restart();
       }
     }),
   );
-  void bridge.start().catch((error: unknown) => {
+  void connection.start().catch((error: unknown) => {
     void vscode.window.showErrorMessage(`nbbridge: ${errorMessage(error)}`, "Show Log").then((choice) => {
       if (choice === "Show Log") {
         output.show();

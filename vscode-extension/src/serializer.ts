@@ -57,14 +57,7 @@ export class BridgeSerializer implements vscode.NotebookSerializer {
   }
 
   async serializeNotebook(data: vscode.NotebookData): Promise<Uint8Array> {
-    const cells: EditorCell[] = data.cells.map((cell) => ({
-      kind: cell.kind === vscode.NotebookCellKind.Markup ? "markup" : "code",
-      source: cell.value,
-      languageId: cell.languageId,
-      metadata: cell.metadata ?? {},
-      outputs: (cell.outputs ?? []).map(savedOutput),
-      executionOrder: cell.executionSummary?.executionOrder,
-    }));
+    const cells = data.cells.map((cell) => editorCell(cell.kind, cell.value, cell.languageId, cell));
     // A failed request throws: VS Code then reports it and leaves the file on disk alone.
     const result = await this.bridge.request<{ contentBase64: string }>("notebook/serialize", {
       notebook: bridgeNotebook(cells, data.metadata ?? {}),
@@ -72,6 +65,37 @@ export class BridgeSerializer implements vscode.NotebookSerializer {
     });
     return Buffer.from(result.contentBase64, "base64");
   }
+
+  /** The file text an open notebook would be saved as now, unsaved edits included. */
+  async currentText(notebook: vscode.NotebookDocument): Promise<string> {
+    const cells = notebook
+      .getCells()
+      .map((cell) => editorCell(cell.kind, cell.document.getText(), cell.document.languageId, cell));
+    const result = await this.bridge.request<{ content: string }>("notebook/serialize", {
+      notebook: bridgeNotebook(cells, notebook.metadata),
+    });
+    return result.content;
+  }
+}
+
+function editorCell(
+  kind: vscode.NotebookCellKind,
+  source: string,
+  languageId: string,
+  cell: {
+    metadata?: Record<string, unknown>;
+    outputs?: readonly vscode.NotebookCellOutput[];
+    executionSummary?: vscode.NotebookCellExecutionSummary;
+  },
+): EditorCell {
+  return {
+    kind: kind === vscode.NotebookCellKind.Markup ? "markup" : "code",
+    source,
+    languageId,
+    metadata: cell.metadata ?? {},
+    outputs: (cell.outputs ?? []).map(savedOutput),
+    executionOrder: cell.executionSummary?.executionOrder,
+  };
 }
 
 function cellData(cell: EditorCell): vscode.NotebookCellData {

@@ -183,6 +183,36 @@ export class Editor {
     return this.page.locator(".quick-input-widget:visible");
   }
 
+  /** The bridge processes the editor's extension host started (descendants of code-server). */
+  bridgePids(): number[] {
+    const parents = new Map<number, number>();
+    for (const entry of fs.readdirSync("/proc")) {
+      if (/^\d+$/.test(entry)) {
+        try {
+          const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+          parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+        } catch {
+          // gone meanwhile
+        }
+      }
+    }
+    const descends = (pid: number): boolean => {
+      for (let current = parents.get(pid); current !== undefined && current > 1; current = parents.get(current)) {
+        if (current === this.server.pid) {
+          return true;
+        }
+      }
+      return false;
+    };
+    return [...parents.keys()].filter((pid) => {
+      try {
+        return descends(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").includes("-m bridge");
+      } catch {
+        return false;
+      }
+    });
+  }
+
   /** Keeps the editor's logs (extension host, the "nbbridge" channel) with the screenshots. */
   saveLogs(): void {
     const logs = path.join(this.home, "user-data", "logs");

@@ -89,6 +89,26 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     await editor.screenshot("05-error");
   });
 
+  test("Export… writes HTML with the unsaved outputs; Save and Checkpoint writes Jupyter's checkpoint", LONG, async () => {
+    await editor.command("nbbridge: Export…");
+    await editor.quickInput().locator(".monaco-list-row", { hasText: "HTML" }).first().click();
+    // code-server's save dialog: a path box with the default name filled in.
+    const where = editor.quickInput().locator("input");
+    await waitForAsync(async () => (await where.inputValue()).endsWith("tour.html"), "the default export path");
+    await editor.page.keyboard.press("Enter");
+    await waitFor(() => fs.existsSync(editor.file("tour.html")), "the exported HTML");
+    const html = fs.readFileSync(editor.file("tour.html"), "utf8");
+    assert.match(html, /A tour of nbbridge/);
+    assert.match(html, /Nice to meet you, Ada\./);
+
+    await editor.command("nbbridge: Save and Checkpoint");
+    const checkpoint = path.join(editor.workspace, ".ipynb_checkpoints", "tour-checkpoint.ipynb");
+    await waitFor(() => fs.existsSync(checkpoint), "the checkpoint file");
+    assert.ok(fs.readFileSync(checkpoint).equals(fs.readFileSync(editor.file("tour.ipynb"))));
+    assert.match(fs.readFileSync(checkpoint, "utf8"), /Nice to meet you, Ada\./);
+    assert.equal(await editor.page.locator('.tabs-container .tab.dirty[aria-label^="tour.ipynb"]').count(), 0);
+  });
+
   test("saving an unchanged notebook writes it back byte for byte", LONG, async () => {
     const file = editor.file(UNCHANGED);
     const before = fs.readFileSync(file);
@@ -136,6 +156,26 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     assert.deepEqual(now, old);
     await editor.screenshot("07-one-cell-edited");
   });
+
+  test("when the bridge dies it is restarted: the notebook stays open, runs again and saves", LONG, async () => {
+    await editor.openNotebook("tour.ipynb");
+    const [bridge] = editor.bridgePids();
+    assert.ok(bridge !== undefined, "no bridge process found under code-server");
+    process.kill(bridge, "SIGKILL");
+    await editor.page.getByText("the bridge process stopped unexpectedly").first().waitFor(LONG);
+    await editor.screenshot("08-bridge-restarting");
+    await editor.cellEditor("input(").click();
+    await editor.page.keyboard.press("Shift+Enter");
+    const box = editor.quickInput();
+    await box.getByText("What is your name?").first().waitFor(LONG);
+    await box.locator("input").fill("Grace");
+    await editor.page.keyboard.press("Enter");
+    await editor.outputs().getByText("Nice to meet you, Grace.").waitFor(LONG);
+    assert.notEqual(editor.bridgePids()[0], bridge);
+    await editor.page.keyboard.press("Control+S");
+    await waitFor(() => fs.readFileSync(editor.file("tour.ipynb"), "utf8").includes("Nice to meet you, Grace."), "the save");
+    await editor.screenshot("09-after-bridge-restart");
+  });
 });
 
 /** The first run of a notebook may ask which kernel: choose the bridge's Python kernel. */
@@ -150,6 +190,16 @@ async function pickKernelIfAsked(editor: Editor): Promise<void> {
     await editor.screenshot("02-kernel-picker");
     await picker.first().click();
   }
+}
+
+async function waitForAsync(condition: () => Promise<boolean>, what: string): Promise<void> {
+  for (let tries = 0; tries < 600; tries++) {
+    if (await condition()) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`gave up waiting for ${what}`);
 }
 
 async function waitFor(condition: () => boolean, what: string): Promise<void> {
