@@ -120,59 +120,7 @@ def create_server(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES,
         return await checkpoints.checkpoint_request(params)
 
     _register_language(server, language)
-    _register_language(server, language)
     return server
-
-
-def _register_language(server: BridgeServer, language: LanguageService) -> None:
-    """Completion, hover, signature help, notebook sync and the script commands."""
-
-    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(
-        trigger_characters=completion.TRIGGER_CHARACTERS, resolve_provider=True))
-    async def complete(ls: BridgeServer, params: types.CompletionParams) -> Any:
-        return await completion.complete(language, params)
-
-    @server.feature(types.COMPLETION_ITEM_RESOLVE)
-    async def resolve(ls: BridgeServer, item: types.CompletionItem) -> Any:
-        return await completion.resolve(language, item)
-
-    @server.feature(types.TEXT_DOCUMENT_HOVER)
-    async def hover_(ls: BridgeServer, params: types.HoverParams) -> Any:
-        return await hover.hover(language, params)
-
-    @server.feature(types.TEXT_DOCUMENT_SIGNATURE_HELP, types.SignatureHelpOptions(
-        trigger_characters=signature.SIGNATURE_TRIGGERS,
-        retrigger_characters=signature.SIGNATURE_RETRIGGERS))
-    async def signature_help(ls: BridgeServer, params: types.SignatureHelpParams) -> Any:
-        return await signature.signature_help(language, params)
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
-    async def notebook_opened(ls: BridgeServer,
-                              params: types.DidOpenNotebookDocumentParams) -> None:
-        language.notebook_opened(params.notebook_document.uri)
-
-    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
-    async def notebook_closed(ls: BridgeServer,
-                              params: types.DidCloseNotebookDocumentParams) -> None:
-        language.cells_closed([cell.uri for cell in params.cell_text_documents])
-
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    async def document_opened(ls: BridgeServer,
-                              params: types.DidOpenTextDocumentParams) -> None:
-        language.document_opened(params.text_document.uri)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    async def document_closed(ls: BridgeServer,
-                              params: types.DidCloseTextDocumentParams) -> None:
-        language.document_closed(params.text_document.uri)
-
-    @server.command(commands.RUN_CELL)
-    async def run_cell(ls: BridgeServer, *arguments: Any) -> dict[str, Any]:
-        return await commands.run_cell(language, list(arguments))
-
-    @server.command(commands.RUN_FILE)
-    async def run_file(ls: BridgeServer, *arguments: Any) -> dict[str, Any]:
-        return await commands.run_file(language, list(arguments))
 
 
 def _register_language(server: BridgeServer, language: LanguageService) -> None:
