@@ -2,8 +2,11 @@
 
 Stream text is merged; a batch goes out at most ``rate`` times a second (the first at
 once, the rest on a timer, so a `print(..., flush=True); time.sleep(60)` shows up right
-away) and on close. A clear makes the appends still waiting before it moot, so they are
-dropped before they are ever sent: a progress loop costs one small batch per tick.
+away) and on close. A run that keeps printing gets batches ever less often, down to one
+a second (after BRISK_BATCHES batches): a cell spewing for minutes costs the client a few
+hundred notifications, not thousands; a print after a quiet spell still goes out at once.
+A clear makes the appends still waiting before it moot, so they are dropped before they
+are ever sent: a progress loop costs one small batch per tick.
 Nothing else is ever dropped.
 """
 
@@ -15,13 +18,15 @@ from collections.abc import Callable
 from typing import Any
 
 DEFAULT_RATE = 60.0
+BRISK_BATCHES = 20
+SLOWEST_INTERVAL = 1.0
 
 
 class OutputBatcher:
     def __init__(self, send: Callable[[list[dict[str, Any]]], None],
                  rate: float = DEFAULT_RATE) -> None:
         self._send = send
-        self._interval = 1.0 / rate
+        self._brisk_interval = self._interval = 1.0 / rate
         self._pending: list[dict[str, Any]] = []
         self._text_parts: list[str] = []  # of the trailing appendText op, joined on flush
         self._last_flush = float("-inf")
@@ -69,6 +74,9 @@ class OutputBatcher:
         batch, self._pending = self._pending, []
         self._last_flush = time.monotonic()
         self.batches_sent += 1
+        if self.batches_sent >= BRISK_BATCHES:
+            self._interval = min(SLOWEST_INTERVAL, max(self._brisk_interval,
+                                                       self.batches_sent / 100))
         self._send(batch)
 
     def close(self) -> None:

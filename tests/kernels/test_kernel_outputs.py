@@ -143,3 +143,20 @@ def test_output_from_message_equals_nbformats(kind: str, content: dict[str, Any]
 def test_non_output_messages_go_to_nbformat() -> None:
     with pytest.raises(ValueError, match="status"):
         output_from_message({"header": {"msg_type": "status"}, "content": {}})
+
+
+async def test_a_long_spewing_run_gets_fewer_batches() -> None:
+    batches: list[list[dict[str, Any]]] = []
+    batcher = OutputBatcher(batches.append, rate=1000)
+    loop = asyncio.get_running_loop()
+    until = loop.time() + 1.5
+    lines = 0
+    while loop.time() < until:
+        batcher.add({"op": "appendText", "name": "stdout", "text": f"{lines}\n"})
+        lines += 1
+        await asyncio.sleep(0.002)
+    batcher.close()
+    # at a steady 1000 a second this would be ~1500 batches; it backs off after 20
+    assert len(batches) < 150, len(batches)
+    text = "".join(op["text"] for batch in batches for op in batch)
+    assert text == "".join(f"{i}\n" for i in range(lines))
