@@ -224,6 +224,10 @@ export class KernelControllers implements vscode.Disposable {
     let kernel: NotebookKernel;
     try {
       kernel = await this.kernelFor(notebook, specName);
+      if (kernel.spec.name !== specName) {
+        await this.shutdownKernel(notebook);
+        kernel = await this.kernelFor(notebook, specName);
+      }
       if (this.states.get(kernel.kernelId) === "dead") {
         await this.bridge.request("kernel/restart", { kernelId: kernel.kernelId });
       }

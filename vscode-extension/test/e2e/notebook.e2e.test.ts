@@ -11,6 +11,7 @@ const FIXTURES = path.join(ROOT, "vscode-extension", "test", "e2e", "fixtures");
 const TOUR = path.join(ROOT, "examples", "tour.ipynb");
 const UNCHANGED = "nbformat-test4.ipynb";
 const HAND_LAID = "hand-laid.ipynb";
+const CRASH = "kernel-crash.ipynb";
 const LONG = { timeout: 180_000 };
 
 const missing = missingPart();
@@ -24,7 +25,7 @@ describe("nbbridge in code-server", { skip: missing }, () => {
   const startedAt = Date.now();
 
   before(async () => {
-    editor = await Editor.start([TOUR, path.join(FIXTURES, UNCHANGED), path.join(FIXTURES, HAND_LAID)]);
+    editor = await Editor.start([TOUR, path.join(FIXTURES, UNCHANGED), path.join(FIXTURES, HAND_LAID), path.join(FIXTURES, CRASH)]);
   });
 
   after(async () => {
@@ -157,13 +158,30 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     await editor.screenshot("07-one-cell-edited");
   });
 
+  test("a kernel that dies ends its cell with an error, shows dead, and the next run restarts it", LONG, async () => {
+    await editor.openNotebook(CRASH);
+    await editor.cellEditor("os._exit").click();
+    await editor.page.keyboard.press("Shift+Enter");
+    await editor.outputs().getByText("KernelDied").first().waitFor(LONG);
+    await editor.page.locator(".statusbar").getByText(/: dead/).waitFor(LONG);
+    // No cell is left running or pending; the crashed one is marked failed.
+    await editor.notebook().locator(".codicon-notebook-state-executing, .codicon-notebook-state-pending")
+      .first().waitFor({ state: "detached" });
+    await editor.notebook().locator(".codicon-notebook-state-error").first().waitFor();
+    await editor.screenshot("08-kernel-died");
+    await editor.cellEditor("alive_again").click();
+    await editor.page.keyboard.press("Shift+Enter");
+    await editor.outputs().getByText("alive_again").waitFor(LONG);
+    await editor.page.locator(".statusbar").getByText(/: idle/).waitFor(LONG);
+  });
+
   test("when the bridge dies it is restarted: the notebook stays open, runs again and saves", LONG, async () => {
     await editor.openNotebook("tour.ipynb");
     const [bridge] = editor.bridgePids();
     assert.ok(bridge !== undefined, "no bridge process found under code-server");
     process.kill(bridge, "SIGKILL");
     await editor.page.getByText("the bridge process stopped unexpectedly").first().waitFor(LONG);
-    await editor.screenshot("08-bridge-restarting");
+    await editor.screenshot("09-bridge-restarting");
     await editor.cellEditor("input(").click();
     await editor.page.keyboard.press("Shift+Enter");
     const box = editor.quickInput();
@@ -174,7 +192,7 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     assert.notEqual(editor.bridgePids()[0], bridge);
     await editor.page.keyboard.press("Control+S");
     await waitFor(() => fs.readFileSync(editor.file("tour.ipynb"), "utf8").includes("Nice to meet you, Grace."), "the save");
-    await editor.screenshot("09-after-bridge-restart");
+    await editor.screenshot("10-after-bridge-restart");
   });
 });
 
