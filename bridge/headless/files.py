@@ -92,7 +92,9 @@ def check_writable(target: Path) -> None:
     if not folder.is_dir():
         raise BridgeError(ErrorCode.FILE_ERROR, f"cannot write {target}: no folder {folder}")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise BridgeError(ErrorCode.FILE_ERROR, f"cannot write in {folder}: permission denied")
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+        why = "read-only file system" if read_only else "permission denied"
+        raise BridgeError(ErrorCode.FILE_ERROR, f"cannot write in {folder}: {why}")
 
 
 def path_param(params: Any, name: str = "uri") -> Path:
