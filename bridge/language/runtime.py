@@ -43,13 +43,14 @@ class KernelCompleters:
         self._configured: dict[tuple[str, int | None], asyncio.Task[None]] = {}
 
     def prepare(self, session: KernelSession) -> asyncio.Task[None] | None:
-        """The configuring task of this kernel process (None if not an IPython kernel)."""
+        """The configuring task, when this call started it (first ask of an IPython kernel
+        process); None when it was started before or the kernel is not IPython."""
         if session.kernel_info.get("implementation") != "ipython":
             return None
         key = (session.kernel_id, session.pid)
-        task = self._configured.get(key)
-        if task is None:
-            task = self._configured[key] = asyncio.create_task(self._configure(session))
+        if key in self._configured:
+            return None
+        task = self._configured[key] = asyncio.create_task(self._configure(session))
         return task
 
     async def _configure(self, session: KernelSession) -> None:

@@ -106,12 +106,13 @@ class LanguageService:
         """The live kernel of this notebook or script, its completer made fast.
 
         The first ask of a kernel process first switches its completer (a few ms when
-        idle); a kernel that cannot take that at once is asked as it is.
+        idle); a kernel that cannot take that at once is asked as it is, and later asks
+        never wait for it.
         """
         session = kernel_for(self.server, uri)
         if session is not None:
             configuring = self.completers.prepare(session)
-            if configuring is not None and not configuring.done():
+            if configuring is not None:
                 await asyncio.wait({configuring}, timeout=self.settings.kernel_deadline / 2)
         return session
 
