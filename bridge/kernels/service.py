@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from lsprotocol.types import CANCEL_REQUEST, CancelParams
 
 from bridge.kernels.batching import OutputBatcher
 from bridge.kernels.registry import KernelRegistry
@@ -25,7 +28,8 @@ class Rpc(Protocol):
 
     def notify(self, method: str, params: Any | None = None) -> None: ...
 
-    def send_request_async(self, method: str, params: Any | None = None) -> Any: ...
+    def send_request_async(self, method: str, params: Any | None = None,
+                           msg_id: str | None = None) -> Any: ...
 
 
 def _optional(params: dict[str, Any], name: str, kind: type) -> Any:
@@ -77,8 +81,15 @@ class KernelService:
 
         async def ask_input(prompt: str, password: bool) -> str:
             batcher.flush()  # the prompt's own output must be on screen first
-            reply = await rpc.send_request_async(
-                KERNEL_INPUT, {**head, "prompt": prompt, "password": password})
+            request_id = f"input-{uuid.uuid4()}"
+            try:
+                reply = await rpc.send_request_async(
+                    KERNEL_INPUT, {**head, "prompt": prompt, "password": password},
+                    msg_id=request_id)
+            except asyncio.CancelledError:
+                # the cell stopped waiting (interrupt, restart, death): close the prompt
+                rpc.notify(CANCEL_REQUEST, CancelParams(id=request_id))
+                raise
             value = reply.get("value") if isinstance(reply, dict) else None
             if not isinstance(value, str):
                 raise ValueError("kernel/input result has no string 'value'")

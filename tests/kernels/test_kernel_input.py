@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -75,3 +76,26 @@ async def test_several_prompts_in_one_cell(module_bridge: BridgeClient,
     cell = await run(module_bridge, kernel["kernelId"],
                      "sum(int(input(f'n{i}: ')) for i in range(3))")
     assert cell.outputs[-1]["data"]["text/plain"] == "6"
+
+
+async def test_an_interrupted_prompt_is_cancelled_at_the_client(
+        module_bridge: BridgeClient, kernel: dict[str, Any]) -> None:
+    asked = asyncio.Event()
+    released = asyncio.Event()
+
+    async def never_answer(params: dict[str, Any]) -> dict[str, Any]:
+        asked.set()
+        await released.wait()
+        return {"value": "too late"}
+
+    module_bridge.server_request_handlers["kernel/input"] = never_answer
+    cancels = len(module_bridge.notifications["$/cancelRequest"])
+    cell = asyncio.create_task(run(module_bridge, kernel["kernelId"], "input('waiting? ')"))
+    await asyncio.wait_for(asked.wait(), 30)
+    await module_bridge.request("kernel/interrupt", {"kernelId": kernel["kernelId"]})
+    assert (await asyncio.wait_for(cell, 30)).status == "error"
+    await module_bridge.wait_for_notification(
+        "$/cancelRequest", lambda _: len(module_bridge.notifications["$/cancelRequest"])
+        > cancels, timeout=30)
+    released.set()  # a late answer to a cancelled prompt is ignored
+    assert (await run(module_bridge, kernel["kernelId"], "'ok'")).status == "ok"
