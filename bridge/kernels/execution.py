@@ -182,6 +182,8 @@ class Execution:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            if self._done is None or self._done.done():
+                return  # the cell is over: an interrupt now would hit the next one
             # the client declined: interrupt the waiting input() instead of hanging the cell
             logger.info("kernel %s: input() not answered (%s); interrupting",
                         self.session.kernel_id, exc)
