@@ -73,28 +73,41 @@ async def signature_help(service: LanguageService,
 
 
 def open_call(code: str, offset: int) -> tuple[int, int] | None:
-    """The offset of the innermost unclosed `(` before ``offset``, and the argument index."""
-    depth = 0
-    commas = 0
+    """The offset of the innermost unclosed `(` before ``offset``, and the argument index.
+
+    Reads forward so strings (also the unclosed one being typed) and comments are skipped.
+    """
+    open_brackets: list[list[int | str]] = []  # [bracket, offset, commas]
     quote: str | None = None
-    index = offset - 1
-    while index >= 0:
+    index = 0
+    while index < offset:
         char = code[index]
         if quote is not None:
-            if char == quote:
+            if char == "\\":
+                index += 1
+            elif char == "\n" and len(quote) == 1:
+                quote = None  # a one-line string left unclosed ends with its line
+            elif code.startswith(quote, index):
+                index += len(quote) - 1
                 quote = None
         elif char in "'\"":
-            quote = char
-        elif char in _CLOSE:
-            depth += 1
+            quote = char * 3 if code.startswith(char * 3, index) else char
+            index += len(quote) - 1
+        elif char == "#":
+            newline = code.find("\n", index)
+            index = offset if newline < 0 else newline
+            continue
         elif char in _OPEN:
-            if depth == 0:
-                return (index, commas) if char == "(" else None
-            depth -= 1
-        elif char == "," and depth == 0:
-            commas += 1
-        index -= 1
-    return None
+            open_brackets.append([char, index, 0])
+        elif char in _CLOSE and open_brackets:
+            open_brackets.pop()
+        elif char == "," and open_brackets:
+            open_brackets[-1][2] = int(open_brackets[-1][2]) + 1
+        index += 1
+    if not open_brackets or open_brackets[-1][0] != "(":
+        return None
+    _, paren, commas = open_brackets[-1]
+    return int(paren), int(commas)
 
 
 def split_parameters(signature: str) -> list[str]:

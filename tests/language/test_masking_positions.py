@@ -105,3 +105,16 @@ async def test_negotiated_position_encodings(tmp_path: Path, encoding: str,
                                                        "character": width(line) - 3}
     finally:
         await bridge.shutdown()
+
+
+def test_call_and_parameter_splitting_for_kernel_signatures() -> None:
+    from bridge.language.signature import open_call, split_parameters
+
+    code = "frame.merge(other, on=['a', 'b'], how='in"
+    assert open_call(code, len(code)) == (code.index("("), 2)
+    assert open_call("f(x)", 4) is None  # the call is closed
+    assert open_call("values[1, ", 10) is None  # a subscript, not a call
+    late = "s = 'unclosed\nf(a, '(', "
+    assert open_call(late, len(late)) == (late.index("f(") + 1, 2)  # strings hold no calls
+    assert split_parameters("merge(right, on: 'str | list' = None, *, how=('a', 'b')) -> X") \
+        == ["right", "on: 'str | list' = None", "*", "how=('a', 'b')"]
