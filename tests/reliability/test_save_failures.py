@@ -74,8 +74,7 @@ def test_run_inplace_in_a_read_only_folder_keeps_the_original(small_disk: Path) 
     original = notebook_printing(notebook, 10)
     make_read_only(small_disk)
     message = one_line_error(nbbridge("run", notebook, "--inplace"))
-    assert "read-only" in message.lower() or "cannot write" in message, message
-    assert str(small_disk) in message, message
+    assert "read-only" in message.lower(), message
     assert notebook.read_bytes() == original
 
 
@@ -88,11 +87,12 @@ async def test_checkpoint_and_export_on_a_read_only_folder_are_clear_errors(
     with pytest.raises(RpcError) as checkpoint:
         await bridge.request("notebook/checkpoint",
                              {"uri": notebook.as_uri(), "action": "create"})
-    assert str(small_disk) in checkpoint.value.message, checkpoint.value.message
+    assert "read-only" in checkpoint.value.message.lower(), checkpoint.value.message
     with pytest.raises(RpcError) as export:
         await bridge.request("notebook/export", {
-            "uri": notebook.as_uri(), "to": "html",
-            "path": str(small_disk / "nb.html")})
-    assert export.value.message
+            "uri": notebook.as_uri(), "format": "html",
+            "outputUri": (small_disk / "nb.html").as_uri()})
+    assert export.value.code == -32020, export.value.message
+    assert "read-only" in export.value.message.lower(), export.value.message
     assert await asyncio.to_thread(notebook.read_bytes) == original
     assert os.listdir(small_disk) == ["nb.ipynb"]
