@@ -12,6 +12,7 @@ const TOUR = path.join(ROOT, "examples", "tour.ipynb");
 const UNCHANGED = "nbformat-test4.ipynb";
 const HAND_LAID = "hand-laid.ipynb";
 const CRASH = "kernel-crash.ipynb";
+const BROKEN = "broken.ipynb";
 const LONG = { timeout: 180_000 };
 
 const missing = missingPart();
@@ -25,7 +26,7 @@ describe("nbbridge in code-server", { skip: missing }, () => {
   const startedAt = Date.now();
 
   before(async () => {
-    editor = await Editor.start([TOUR, path.join(FIXTURES, UNCHANGED), path.join(FIXTURES, HAND_LAID), path.join(FIXTURES, CRASH)]);
+    editor = await Editor.start([TOUR, path.join(FIXTURES, UNCHANGED), path.join(FIXTURES, HAND_LAID), path.join(FIXTURES, CRASH), path.join(FIXTURES, BROKEN)]);
   });
 
   after(async () => {
@@ -158,6 +159,21 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     await editor.screenshot("07-one-cell-edited");
   });
 
+  test("a file that is not JSON opens with the bridge's error naming line and column, and stays as it was", LONG, async () => {
+    const before = fs.readFileSync(editor.file(BROKEN));
+    await editor.page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${BROKEN}"]`).dblclick();
+    const dialog = editor.page.locator(".monaco-dialog-box");
+    await dialog.getByText("not valid JSON at line 3, column 43").waitFor(LONG);
+    await editor.screenshot("08-broken-file");
+    // The editor may ask again (it retries the open): dismiss until no dialog is left.
+    for (let attempt = 0; attempt < 10 && (await dialog.count()) > 0; attempt++) {
+      await editor.page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "detached", timeout: 3000 }).catch(() => undefined);
+    }
+    assert.equal(await dialog.count(), 0, "the error dialog does not go away");
+    assert.ok(fs.readFileSync(editor.file(BROKEN)).equals(before));
+  });
+
   test("a kernel that dies ends its cell with an error, shows dead, and the next run restarts it", LONG, async () => {
     await editor.openNotebook(CRASH);
     await editor.cellEditor("os._exit").click();
@@ -168,7 +184,7 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     await editor.notebook().locator(".codicon-notebook-state-executing, .codicon-notebook-state-pending")
       .first().waitFor({ state: "detached" });
     await editor.notebook().locator(".codicon-notebook-state-error").first().waitFor();
-    await editor.screenshot("08-kernel-died");
+    await editor.screenshot("09-kernel-died");
     await editor.cellEditor("alive_again").click();
     await editor.page.keyboard.press("Shift+Enter");
     await editor.outputs().getByText("alive_again").waitFor(LONG);
@@ -181,7 +197,7 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     assert.ok(bridge !== undefined, "no bridge process found under code-server");
     process.kill(bridge, "SIGKILL");
     await editor.page.getByText("the bridge process stopped unexpectedly").first().waitFor(LONG);
-    await editor.screenshot("09-bridge-restarting");
+    await editor.screenshot("10-bridge-restarting");
     await editor.cellEditor("input(").click();
     await editor.page.keyboard.press("Shift+Enter");
     const box = editor.quickInput();
@@ -192,7 +208,7 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     assert.notEqual(editor.bridgePids()[0], bridge);
     await editor.page.keyboard.press("Control+S");
     await waitFor(() => fs.readFileSync(editor.file("tour.ipynb"), "utf8").includes("Nice to meet you, Grace."), "the save");
-    await editor.screenshot("10-after-bridge-restart");
+    await editor.screenshot("11-after-bridge-restart");
   });
 });
 
