@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import sys
 from collections import OrderedDict
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 
 import jedi
 import orjson
+import parso.cache
 
 logger = logging.getLogger("bridge.language.worker")
 
@@ -117,7 +119,34 @@ def completion_documentation(completion: Any) -> str:
     return "\n\n".join(parts)
 
 
+def share_parso_cache_safely() -> None:
+    """Let several workers (one per bridge) share parso's on-disk cache.
+
+    parso writes a cache file in place, so another process can read it half-written and
+    fail with EOFError; write to a temporary file and rename instead, and take a file
+    that cannot be read as a cache miss."""
+    load, save_path = parso.cache._load_from_file_system, parso.cache._get_hashed_path
+
+    def load_or_miss(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return load(*args, **kwargs)
+        except (EOFError, pickle.UnpicklingError, AttributeError, ValueError):
+            return None
+
+    def save_atomically(hashed_grammar: str, path: str, item: Any,
+                        cache_path: str | None = None) -> None:
+        target = save_path(hashed_grammar, path, cache_path=cache_path)
+        partial = f"{target}.{os.getpid()}.partial"
+        with open(partial, "wb") as file:
+            pickle.dump(item, file, pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, target)
+
+    parso.cache._load_from_file_system = load_or_miss
+    parso.cache._save_to_file_system = save_atomically
+
+
 def main() -> None:
+    share_parso_cache_safely()
     wire = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)  # stray prints go to stderr, never into the answers
     logging.basicConfig(level=os.environ.get("NBBRIDGE_WORKER_LOG", "WARNING"),
