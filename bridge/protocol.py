@@ -121,6 +121,16 @@ class BridgeProtocol(LanguageServerProtocol):
                 )
         return super().structure_message(data)
 
+    def _send_handler_result(self, future: Any, *, msg_id: Any) -> None:
+        # A BridgeError is an answer for the user, not a fault: no traceback in the log.
+        if not future.cancelled() and isinstance(future.exception(), BridgeError):
+            self._request_futures.pop(msg_id, None)
+            error = future.exception()
+            logger.info("request %s failed: %s", msg_id, error.message)
+            self._send_response(msg_id, error=error.to_response_error())
+            return
+        super()._send_handler_result(future, msg_id=msg_id)
+
     def encode_message(self, data: Any) -> bytes:
         """The JSON body of one outgoing message."""
         if isinstance(data, (JsonRPCResponseMessage, JsonRPCNotification,

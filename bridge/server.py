@@ -28,7 +28,7 @@ from bridge.protocol import (
     NOTEBOOK_SERIALIZE,
     BridgeLanguageServerProtocol,
 )
-from bridge.transport import DEFAULT_MAX_MESSAGE_BYTES, detach_stdout, run_stdio
+from bridge.transport import DEFAULT_MAX_MESSAGE_BYTES, PipeWriter, detach_stdout, run_stdio
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,11 @@ class BridgeServer(LanguageServer):
         self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
         self.exited = asyncio.Event()
         self.kernels: KernelService | None = None
+
+    async def output_drained(self) -> None:
+        """Wait until every message sent so far has been written to the client."""
+        if isinstance(self.protocol.writer, PipeWriter):
+            await self.protocol.writer.drained()
 
     async def run_shutdown_hooks(self) -> None:
         for hook in reversed(self.shutdown_hooks):
@@ -105,7 +110,7 @@ def create_server(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES,
 
     @server.feature(NOTEBOOK_DESERIALIZE)
     async def notebook_deserialize(ls: BridgeServer, params: Any) -> dict[str, Any]:
-        return await codec.deserialize_request(params, ls.max_notebook_bytes)
+        return await codec.deserialize_request(params, ls.max_notebook_bytes, ls.output_drained)
 
     @server.feature(NOTEBOOK_SERIALIZE)
     async def notebook_serialize(ls: BridgeServer, params: Any) -> dict[str, Any]:
