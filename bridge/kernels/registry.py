@@ -22,7 +22,7 @@ import zmq
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 
-from bridge.kernels.session import SHUTDOWN_WAIT, KernelSession
+from bridge.kernels.session import READY_TIMEOUT, SHUTDOWN_WAIT, KernelSession
 from bridge.kernels.specs import spec_manager
 from bridge.protocol import BridgeError, ErrorCode
 
@@ -55,6 +55,7 @@ class KernelRegistry:
                  warm_pool: bool = False) -> None:
         self.on_status = on_status
         self.warm_pool = warm_pool
+        self.start_timeout = READY_TIMEOUT
         self._sessions: dict[str, KernelSession] = {}
         self._by_notebook: dict[str, str] = {}
         self._runtime_dir: str | None = None
@@ -96,7 +97,7 @@ class KernelRegistry:
         manager.kernel_id = kernel_id
         status = self._announce if announce else _silent
         try:
-            return await KernelSession.start(manager, None, status, cwd)
+            return await KernelSession.start(manager, None, status, cwd, self.start_timeout)
         except BridgeError:
             raise
         except Exception as exc:

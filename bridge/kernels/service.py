@@ -42,9 +42,14 @@ class KernelService:
         self.registry = KernelRegistry(self._send_status, warm_pool=warm_pool)
 
     def configure(self, initialization_options: Any) -> None:
-        """initializationOptions of initialize: {"warmPool": bool} turns the warm pool on."""
+        """initializationOptions of initialize: {"warmPool": bool} turns the warm pool on;
+        {"kernelStartTimeout": seconds} bounds how long a kernel may take to answer."""
         if isinstance(initialization_options, dict) and "warmPool" in initialization_options:
             self.registry.warm_pool = bool(initialization_options["warmPool"])
+        timeout = (initialization_options or {}).get("kernelStartTimeout") if isinstance(
+            initialization_options, dict) else None
+        if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0:
+            self.registry.start_timeout = float(timeout)
         if self.registry.warm_pool:
             self.registry.fill_pool()
 

@@ -102,13 +102,17 @@ class KernelSession:
         self._lifecycle = asyncio.Lock()
         self._idle_timer: asyncio.TimerHandle | None = None
         self.exit_reason: str | None = None
+        self.ready_timeout = READY_TIMEOUT
 
     # ---------------------------------------------------------------- start
     @classmethod
     async def start(cls, manager: AsyncKernelManager, notebook_uri: str | None,
-                    on_status: StatusCallback, cwd: str | None) -> KernelSession:
-        """Launch the kernel process and return once it answers on shell and iopub."""
+                    on_status: StatusCallback, cwd: str | None,
+                    ready_timeout: float = READY_TIMEOUT) -> KernelSession:
+        """Launch the kernel process and return once it answers on shell and iopub
+        (a BridgeError after `ready_timeout` seconds, with the process stopped)."""
         session = cls(manager, notebook_uri, on_status)
+        session.ready_timeout = ready_timeout
         session._set_state("starting")
         try:
             await manager.start_kernel(cwd=cwd)
@@ -163,7 +167,7 @@ class KernelSession:
 
     async def _wait_ready(self) -> None:
         """kernel_info until the shell answers and iopub delivers (no late-joiner loss)."""
-        deadline = time.monotonic() + READY_TIMEOUT
+        deadline = time.monotonic() + self.ready_timeout
         reply: dict[str, Any] | None = None
         while time.monotonic() < deadline:
             if self.state == "dead":
@@ -182,7 +186,7 @@ class KernelSession:
         if reply is None or not self._iopub_seen.is_set():
             raise BridgeError(ErrorCode.KERNEL_START_FAILED,
                               f"kernel {self.spec_name!r} did not answer within "
-                              f"{READY_TIMEOUT:.0f} s")
+                              f"{self.ready_timeout:g} s")
         self.kernel_info = reply["content"]
         self.language_info = dict(self.kernel_info.get("language_info", {}))
 
