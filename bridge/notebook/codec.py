@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -47,16 +46,17 @@ def _file_content(params: Any, max_bytes: int) -> str | bytes:
         if len(encoded) > max_bytes * 4 // 3 + 4:
             raise _too_large(max_bytes)
         try:
-            data: str | bytes = base64.b64decode(encoded, validate=True)
+            data: str | bytes = binascii.a2b_base64(encoded, strict_mode=True)
         except (binascii.Error, ValueError):
             raise BridgeError(ErrorCode.INVALID_PARAMS,
                               "parameter 'contentBase64' is not valid base64") from None
         size = len(data)
     else:
         text: str = require(params, "content", str)
-        # Characters never outnumber UTF-8 bytes: a cheap first check before encoding.
-        size = len(text) if len(text) > max_bytes else len(
-            text.encode("utf-8", "surrogatepass"))
+        # A character takes 1 to 4 bytes in UTF-8: encode only when the count can't tell.
+        size = len(text)
+        if size <= max_bytes < 4 * size:
+            size = len(text.encode("utf-8", "surrogatepass"))
         data = text
     if size > max_bytes:
         raise _too_large(max_bytes)
