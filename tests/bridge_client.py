@@ -187,11 +187,11 @@ class BridgeClient:
             try:
                 await self.request("shutdown", None, timeout=timeout)
                 self.notify("exit")
-            except (ConnectionError, asyncio.TimeoutError, RpcError):
+            except (TimeoutError, ConnectionError, RpcError):
                 pass
         try:
             code = await asyncio.wait_for(self.process.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.process.kill()
             code = await self.process.wait()
         self._reader.cancel()

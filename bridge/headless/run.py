@@ -286,7 +286,7 @@ def _record_timing(cell: dict[str, Any], result: dict[str, Any]) -> None:
 
 
 def _iso(epoch_ms: float) -> str:
-    moment = datetime.datetime.fromtimestamp(epoch_ms / 1000, datetime.timezone.utc)
+    moment = datetime.datetime.fromtimestamp(epoch_ms / 1000, datetime.UTC)
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 

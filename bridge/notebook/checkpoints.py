@@ -104,6 +104,6 @@ def _make_directory(directory: Path) -> None:
 
 
 def _model(checkpoint_id: str, path: Path) -> dict[str, Any]:
-    modified = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
+    modified = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.UTC)
     return {"id": checkpoint_id, "path": str(path),
             "lastModified": modified.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
