@@ -53,10 +53,7 @@ async def bridge_first_result(client: BridgeClient) -> float:
 
 async def warm_bridge() -> BridgeClient:
     client = await BridgeClient.start()
-    await client.request("initialize", {"processId": os.getpid(), "rootUri": None,
-                                        "capabilities": {},
-                                        "initializationOptions": {"warmPool": True}})
-    client.notify("initialized", {})
+    await client.initialize({"warmPool": True})
     return client
 
 

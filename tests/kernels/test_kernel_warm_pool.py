@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,7 @@ def kernel_children(client: BridgeClient) -> set[int]:
 
 async def warm_bridge() -> BridgeClient:
     client = await BridgeClient.start()
-    await client.request("initialize", {"processId": os.getpid(), "rootUri": None,
-                                        "capabilities": {},
-                                        "initializationOptions": {"warmPool": True}})
-    client.notify("initialized", {})
+    await client.initialize({"warmPool": True})
     return client
 
 
