@@ -34,7 +34,9 @@ export function bridgeCommand(): BridgeCommand {
 }
 
 function defaultPython(): string {
-  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+  // A workspace's own .venv is code from the workspace: only run it once it is trusted.
+  const folders = vscode.workspace.isTrusted ? vscode.workspace.workspaceFolders ?? [] : [];
+  for (const folder of folders) {
     const candidate = path.join(folder.uri.fsPath, ".venv", "bin", "python");
     if (fs.existsSync(candidate)) {
       return candidate;

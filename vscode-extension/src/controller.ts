@@ -182,6 +182,10 @@ export class KernelControllers implements vscode.Disposable {
   }
 
   private async startKernel(notebook: vscode.NotebookDocument, specName: string): Promise<NotebookKernel> {
+    if (!vscode.workspace.isTrusted) {
+      // Running a cell runs code: never in a workspace the user has not trusted.
+      throw new Error("this workspace is not trusted, so nbbridge starts no kernel here (Manage Workspace Trust)");
+    }
     const spec = this.specs.find((candidate) => candidate.name === specName);
     if (spec === undefined) {
       throw new Error(`no kernelspec named ${JSON.stringify(specName)}`);
