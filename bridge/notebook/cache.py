@@ -8,7 +8,6 @@ the encoding. The cache is bounded by the characters it holds.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -37,7 +36,6 @@ class TextCache:
         self._texts: OrderedDict[CellKey, Known] = OrderedDict()
         self._chars = 0
         self._lock = threading.Lock()
-        self.pending: dict[str, asyncio.Future[None]] = {}
 
     def get(self, key: CellKey) -> Known | None:
         with self._lock:
