@@ -81,6 +81,14 @@ class BridgeError(JsonRpcException):
         super().__init__(message=message, code=int(code), data=data)
 
 
+class RawResult:
+    """A result already encoded as JSON, in pieces written one after another: a large
+    file's text goes out as it is instead of being copied into one message body."""
+
+    def __init__(self, *pieces: bytes) -> None:
+        self.pieces = pieces
+
+
 def require(params: Any, name: str, kind: type | tuple[type, ...]) -> Any:
     """Return ``params[name]`` or raise a clear invalid-params error."""
     if not isinstance(params, dict):
@@ -149,6 +157,13 @@ class BridgeProtocol(LanguageServerProtocol):
             return
         if self.writer is None:
             logger.error("no transport to send %r on", type(data).__name__)
+            return
+        if isinstance(data, JsonRPCResponseMessage) and isinstance(data.result, RawResult):
+            head = b'{"jsonrpc":"2.0","id":%b,"result":' % orjson.dumps(data.id)
+            pieces = (head, *data.result.pieces, b"}")
+            self.writer.write(b"Content-Length: %d\r\n\r\n" % sum(map(len, pieces)))
+            for piece in pieces:
+                self.writer.write(piece)
             return
         try:
             body = self.encode_message(data)

@@ -15,6 +15,7 @@ from bridge.kernels.service import KernelService
 from bridge.language import commands, completion, hover, signature
 from bridge.language.service import LanguageService, notebook_sync_options
 from bridge.notebook import checkpoints, codec
+from bridge.pipes import PipeWriter
 from bridge.protocol import (
     KERNEL_EXECUTE,
     KERNEL_INTERRUPT,
@@ -27,8 +28,9 @@ from bridge.protocol import (
     NOTEBOOK_EXPORT,
     NOTEBOOK_SERIALIZE,
     BridgeLanguageServerProtocol,
+    RawResult,
 )
-from bridge.transport import DEFAULT_MAX_MESSAGE_BYTES, PipeWriter, detach_stdout, run_stdio
+from bridge.transport import DEFAULT_MAX_MESSAGE_BYTES, detach_stdout, run_stdio
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +115,7 @@ def create_server(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES,
         return await codec.deserialize_request(params, ls.max_notebook_bytes, ls.output_drained)
 
     @server.feature(NOTEBOOK_SERIALIZE)
-    async def notebook_serialize(ls: BridgeServer, params: Any) -> dict[str, Any]:
+    async def notebook_serialize(ls: BridgeServer, params: Any) -> RawResult:
         return await codec.serialize_request(params)
 
     @server.feature(NOTEBOOK_EXPORT)

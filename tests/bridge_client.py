@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 REPO = Path(__file__).resolve().parent.parent
+_LARGE = 1 << 20
 
 
 class RpcError(Exception):
@@ -91,13 +92,21 @@ class BridgeClient:
             return {"id": message["id"], "error": {"code": exc.code, "message": exc.message}}
         return {"id": message["id"], "result": result}
 
+    async def request_raw(self, msg_id: int | str, body: bytes, timeout: float = 60) -> Any:
+        """Send a request body exactly as given (its id `msg_id`); return its result."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[msg_id] = future
+        self.send_raw(body)
+        return await asyncio.wait_for(future, timeout)
+
     def notify(self, method: str, params: Any = None) -> None:
         self._send({"jsonrpc": "2.0", "method": method, "params": params})
 
     def send_raw(self, body: bytes) -> None:
         """Send one framed body as is (for malformed-input tests)."""
         assert self.process.stdin is not None
-        self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body))
+        self.process.stdin.write(body)
 
     def _send(self, message: dict[str, Any]) -> None:
         self.send_raw(orjson.dumps(message))
@@ -130,7 +139,7 @@ class BridgeClient:
                     name, _, value = line.decode().partition(":")
                     if name.lower() == "content-length":
                         length = int(value)
-                body = await stdout.readexactly(length)
+                body = await self._read_body(stdout, length)
                 message = orjson.loads(body)
                 await self._handle(message)
         except (EOFError, asyncio.IncompleteReadError):
@@ -139,6 +148,21 @@ class BridgeClient:
             for future in self._pending.values():
                 if not future.done():
                     future.set_exception(ConnectionError("the bridge closed its output"))
+
+    @staticmethod
+    async def _read_body(stdout: asyncio.StreamReader, length: int) -> bytes | bytearray:
+        if length < _LARGE:
+            return await stdout.readexactly(length)
+        # A large body is gathered into one buffer of its size, not grown and copied.
+        body = bytearray(length)
+        filled = 0
+        while filled < length:
+            chunk = await stdout.read(min(length - filled, _LARGE))
+            if not chunk:
+                raise asyncio.IncompleteReadError(bytes(body[:filled]), length)
+            body[filled:filled + len(chunk)] = chunk
+            filled += len(chunk)
+        return body
 
     async def _handle(self, message: dict[str, Any]) -> None:
         if "method" in message and "id" in message:

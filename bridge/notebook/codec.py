@@ -7,11 +7,11 @@ import binascii
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
+import pybase64
 
 from bridge.notebook.reading import read_notebook
 from bridge.notebook.writing import write_notebook_base64, write_notebook_json
-from bridge.protocol import BridgeError, ErrorCode, require
+from bridge.protocol import BridgeError, ErrorCode, RawResult, require
 
 DEFAULT_MAX_NOTEBOOK_BYTES = 1 << 30
 _IN_THREAD_CHARS = 1 << 20
@@ -41,12 +41,16 @@ async def deserialize_request(
 def _file_content(params: Any, max_bytes: int) -> str | bytes:
     """The file from `content` (text) or `contentBase64` (its bytes, base64-encoded: no
     JSON string escaping for the client to do or the bridge to undo)."""
-    if isinstance(params, dict) and "contentBase64" in params:
+    if isinstance(params, dict) and isinstance(params.get("contentBase64"), bytes):
+        data: str | bytes = params["contentBase64"]  # decoded by the transport already
+        size = len(data)
+    elif isinstance(params, dict) and "contentBase64" in params:
         encoded = require(params, "contentBase64", str)
         if len(encoded) > max_bytes * 4 // 3 + 4:
             raise _too_large(max_bytes)
         try:
-            data: str | bytes = binascii.a2b_base64(encoded, strict_mode=True)
+            # pybase64 decodes ~8x faster than binascii here (SIMD)
+            data = pybase64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise BridgeError(ErrorCode.INVALID_PARAMS,
                               "parameter 'contentBase64' is not valid base64") from None
@@ -81,7 +85,7 @@ async def _check_later(
     await asyncio.to_thread(finish)
 
 
-async def serialize_request(params: Any) -> dict[str, Any]:
+async def serialize_request(params: Any) -> RawResult:
     notebook = require(params, "notebook", dict)
     encoding = params.get("encoding", "text")
     if encoding not in ("text", "base64"):
@@ -95,7 +99,7 @@ async def serialize_request(params: Any) -> dict[str, Any]:
         content = await asyncio.to_thread(write, notebook)
     else:
         content = write(notebook)
+    # Written out as it is: no copy into one message body, no escaping again.
     if encoding == "base64":
-        return {"contentBase64": orjson.Fragment(b'"' + content + b'"')}
-    # Already a JSON string: the reply embeds it without escaping it again.
-    return {"content": orjson.Fragment(content)}
+        return RawResult(b'{"contentBase64":"', content, b'"}')
+    return RawResult(b'{"content":', content, b"}")

@@ -7,10 +7,10 @@ is written the way nbformat 4.5 writes: indent 1, sorted keys, cell ids, final n
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import orjson
+import pybase64
 from nbformat.corpus.words import generate_corpus_id
 
 from bridge.notebook import layout
@@ -50,8 +50,8 @@ def write_notebook_base64(notebook: Any) -> bytes:
     """The file's UTF-8 bytes in base64 (ASCII): what a client that writes bytes wants."""
     parts, whole = _file_parts(notebook)
     if whole:
-        return base64.b64encode(write_notebook(notebook).encode("utf-8", "surrogatepass"))
-    return base64.b64encode(b"".join(part.encode("utf-8", "surrogatepass") for part in parts))
+        return pybase64.b64encode(write_notebook(notebook).encode("utf-8", "surrogatepass"))
+    return pybase64.b64encode(b"".join(part.encode("utf-8", "surrogatepass") for part in parts))
 
 
 def _file_parts(notebook: Any) -> tuple[list[str], dict[str, Any] | None]:
@@ -191,8 +191,6 @@ def _file_source(source: str, codec: dict[str, Any], style: FileStyle) -> str | 
 
 
 def _opaque_text(value: Any) -> str:
-    import orjson
-
     return orjson.dumps(value).decode()
 
 

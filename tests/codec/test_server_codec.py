@@ -147,3 +147,53 @@ async def test_base64_transport_round_trips_bytes(bridge: BridgeClient) -> None:
         await bridge.request("notebook/deserialize",
                              {"contentBase64": base64.b64encode(b'{"a": "\xff"}').decode()})
     assert not_utf8.value.code == -32001
+
+
+async def test_large_base64_notebook_opens_the_same_whatever_the_message_looks_like(
+        bridge: BridgeClient) -> None:
+    """A large `contentBase64` is decoded straight from the message when it is plainly
+    there; escaped slashes, members after it, or another method take the general path,
+    with the same result."""
+    import base64
+
+    png = base64.b64encode(bytes(range(256)) * 24_000).decode()  # ~8 MB of output
+    notebook = {"cells": [{"cell_type": "code", "execution_count": 1, "id": "a",
+                           "metadata": {}, "source": ["x"], "outputs": [{
+                               "output_type": "display_data", "metadata": {},
+                               "data": {"image/png": png, "text/plain": ["é😀~?" * 999]}}]}],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    raw = orjson.dumps(notebook, option=orjson.OPT_INDENT_2) + b"\n"
+    encoded = base64.b64encode(raw)
+    assert b"/" in encoded and len(encoded) > 4 << 20
+
+    def body(msg_id: int, value: bytes, after: bytes = b"",
+             method: bytes = b"notebook/deserialize") -> bytes:
+        return (b'{"jsonrpc":"2.0","id":%d,"method":"%b","params":{"contentBase64":"%b"%b}}'
+                % (msg_id, method, value, after))
+
+    from bridge.transport import _split_base64_content
+
+    split = _split_base64_content(body(1, encoded))
+    assert split is not None and split["params"]["contentBase64"] == raw
+    for general in (body(2, encoded.replace(b"/", b"\\/")), body(3, encoded, b',"note":"x"'),
+                    body(5, encoded, method=b"notebook/serialize")):
+        assert _split_base64_content(general) is None
+
+    plain = await bridge.request_raw(1, body(1, encoded))
+    escaped = await bridge.request_raw(2, body(2, encoded.replace(b"/", b"\\/")))
+    followed = await bridge.request_raw(3, body(3, encoded, b',"note":"x"'))
+    assert plain == escaped == followed
+    assert plain["notebook"]["cells"][0]["outputs"][0]["data"]["image/png"] == png
+    saved = await bridge.request("notebook/serialize",
+                                 {"notebook": plain["notebook"], "encoding": "base64"})
+    assert base64.b64decode(saved["contentBase64"]) == raw
+
+    broken = encoded[:1000] + b"!" + encoded[1001:]
+    with pytest.raises(RpcError) as bad:
+        await bridge.request_raw(4, body(4, broken))
+    assert bad.value.code == -32602 and "base64" in bad.value.message
+    with pytest.raises(RpcError) as other:
+        await bridge.request_raw(5, body(5, encoded, method=b"notebook/serialize"))
+    assert other.value.code == -32602 and "notebook" in other.value.message
+    assert (await bridge.request("notebook/deserialize", {"contentBase64": encoded.decode()})
+            == plain)
