@@ -50,6 +50,13 @@ const USER_SETTINGS = {
   "nbbridge.logLevel": process.env.NBBRIDGE_E2E_LOG_LEVEL ?? "WARNING",
 };
 
+export interface EditorOptions {
+  /** false: workspace trust is on and the folder is opened untrusted (Restricted Mode). */
+  trusted?: boolean;
+  /** More workspace files, path -> text; "${workspace}" in a text is the folder's path. */
+  files?: Record<string, string>;
+}
+
 export class Editor {
   private constructor(
     readonly workspace: string,
@@ -60,7 +67,8 @@ export class Editor {
     readonly log: () => string,
   ) {}
 
-  static async start(fixtures: string[]): Promise<Editor> {
+  static async start(fixtures: string[], options: EditorOptions = {}): Promise<Editor> {
+    const trusted = options.trusted ?? true;
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "nbbridge-e2e-"));
     const workspace = path.join(home, "workspace");
     const userData = path.join(home, "user-data");
@@ -70,10 +78,16 @@ export class Editor {
     for (const fixture of fixtures) {
       fs.copyFileSync(fixture, path.join(workspace, path.basename(fixture)));
     }
+    for (const [name, text] of Object.entries(options.files ?? {})) {
+      const file = path.join(workspace, name);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, text.replaceAll("${workspace}", workspace), { mode: 0o755 });
+    }
+    const settings = { ...USER_SETTINGS, "security.workspace.trust.enabled": !trusted };
     // Machine-scoped settings (the bridge's Python) live apart from the browser's user settings.
     for (const scope of ["User", "Machine"]) {
       fs.mkdirSync(path.join(userData, scope), { recursive: true });
-      fs.writeFileSync(path.join(userData, scope, "settings.json"), JSON.stringify(USER_SETTINGS, null, 2));
+      fs.writeFileSync(path.join(userData, scope, "settings.json"), JSON.stringify(settings, null, 2));
     }
     fs.writeFileSync(path.join(home, "config.yaml"), "bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n");
 
@@ -90,7 +104,8 @@ export class Editor {
     }
     const server = spawn(
       CODE_SERVER,
-      [...common, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust",
+      [...common, "--disable-telemetry", "--disable-update-check",
+        ...(trusted ? ["--disable-workspace-trust"] : []),
         "--disable-getting-started-override", workspace],
       { env, stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
@@ -107,22 +122,43 @@ export class Editor {
       server.stderr?.on("data", onData);
       server.on("exit", (code) => reject(new Error(`code-server exited (${code}) before listening:\n${output}`)));
     });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-    });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.setDefaultTimeout(60_000);
-    await page.goto(`${url}?folder=${encodeURIComponent(workspace)}`);
-    await page.locator(".monaco-workbench").waitFor();
-    await page.locator(".explorer-folders-view .monaco-list-row").first().waitFor();
-    const editor = new Editor(workspace, home, server, browser, page, () => output);
-    // Until the extension host has read the extension's contributions, .ipynb files would
-    // open as text.
-    await editor.command("nbbridge: Show Bridge Log", false);
-    return editor;
+    let browser: Browser | undefined;
+    try {
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+          "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+      });
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      page.setDefaultTimeout(60_000);
+      await page.goto(`${url}?folder=${encodeURIComponent(workspace)}`);
+      await page.locator(".monaco-workbench").waitFor();
+      if (!trusted) {
+        // Restricted Mode: the folder opens untrusted; where the editor asks, the user says no.
+        const refuse = page.locator(".monaco-dialog-box").getByRole("button", { name: /don't trust/i });
+        const restricted = page.locator(".statusbar").getByText("Restricted Mode");
+        await refuse.or(restricted).first().waitFor();
+        if (await refuse.isVisible()) {
+          await refuse.click();
+        }
+        await restricted.waitFor();
+      }
+      await page.locator(".explorer-folders-view .monaco-list-row").first().waitFor();
+      const editor = new Editor(workspace, home, server, browser, page, () => output);
+      // Until the extension host has read the extension's contributions, .ipynb files would
+      // open as text.
+      await editor.command("nbbridge: Show Bridge Log", false);
+      return editor;
+    } catch (error) {
+      // Nothing may outlive a failed start: the test process would never end.
+      await browser?.close().catch(() => undefined);
+      if (server.pid !== undefined) {
+        signal(-server.pid, "SIGKILL");
+      }
+      fs.rmSync(home, { recursive: true, force: true });
+      throw error;
+    }
   }
 
   file(name: string): string {
@@ -136,7 +172,14 @@ export class Editor {
 
   /** Opens a workspace file from the explorer, as a user would, and waits for its cells. */
   async openNotebook(name: string): Promise<void> {
-    await this.page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`).dblclick();
+    // The explorer may redraw under the pointer (a file appeared): then double-click again.
+    for (let attempt = 1; ; attempt++) {
+      await this.page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"]`).dblclick();
+      const opened = await this.activeTab(name).waitFor({ timeout: 20_000 }).then(() => true, () => false);
+      if (opened || attempt === 3) {
+        break;
+      }
+    }
     await this.activeTab(name).waitFor();
     await this.notebook().locator(".cell-list-container .monaco-list-row.code-cell-row").first().waitFor();
   }
@@ -165,7 +208,11 @@ export class Editor {
   async command(title: string, run = true): Promise<void> {
     const input = this.page.locator(".quick-input-widget .quick-input-box input");
     const row = this.page.locator(".quick-input-widget .monaco-list-row", { hasText: title }).first();
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt === 40) {
+        await this.screenshot("command-not-found");
+        throw new Error(`the command palette never listed ${JSON.stringify(title)}`);
+      }
       await this.page.keyboard.press("F1");
       await input.waitFor();
       await input.fill(`>${title}`);
@@ -185,6 +232,16 @@ export class Editor {
 
   /** The bridge processes the editor's extension host started (descendants of code-server). */
   bridgePids(): number[] {
+    return this.descendantsRunning("-m bridge");
+  }
+
+  /** The kernel processes started under the editor (by its bridge). */
+  kernelPids(): number[] {
+    return this.descendantsRunning("ipykernel_launcher");
+  }
+
+  /** code-server's descendant processes whose command line contains `text`. */
+  private descendantsRunning(text: string): number[] {
     const parents = new Map<number, number>();
     for (const entry of fs.readdirSync("/proc")) {
       if (/^\d+$/.test(entry)) {
@@ -206,7 +263,7 @@ export class Editor {
     };
     return [...parents.keys()].filter((pid) => {
       try {
-        return descends(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").includes("-m bridge");
+        return descends(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").includes(text);
       } catch {
         return false;
       }

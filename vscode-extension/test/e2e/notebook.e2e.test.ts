@@ -14,6 +14,8 @@ const HAND_LAID = "hand-laid.ipynb";
 const CRASH = "kernel-crash.ipynb";
 const BROKEN = "broken.ipynb";
 const BRIDGE_KILL = "zz-bridge-kill.ipynb";
+const SANDBOX = "zz-sandbox.ipynb";
+const RESTRICTED = "restricted.ipynb";
 const LONG = { timeout: 180_000 };
 
 const missing = missingPart();
@@ -27,7 +29,7 @@ describe("nbbridge in code-server", { skip: missing }, () => {
   const startedAt = Date.now();
 
   before(async () => {
-    editor = await Editor.start([TOUR, path.join(FIXTURES, UNCHANGED), path.join(FIXTURES, HAND_LAID), path.join(FIXTURES, CRASH), path.join(FIXTURES, BROKEN), path.join(FIXTURES, BRIDGE_KILL)]);
+    editor = await Editor.start([TOUR, path.join(FIXTURES, UNCHANGED), path.join(FIXTURES, HAND_LAID), path.join(FIXTURES, CRASH), path.join(FIXTURES, BROKEN), path.join(FIXTURES, BRIDGE_KILL), path.join(FIXTURES, SANDBOX)]);
   });
 
   after(async () => {
@@ -226,6 +228,88 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     assert.deepEqual(saved.metadata, before.metadata);
     assert.ok(JSON.stringify(saved.cells[2].outputs).includes("back_again"));
     await editor.screenshot("11-after-bridge-restart");
+  });
+
+  test("script from outputs and markdown runs only inside the renderer frame, never in the workbench", LONG, async () => {
+    await editor.openNotebook(SANDBOX);
+    const outputs = editor.outputs();
+    await outputs.getByText("markdown_rendered_marker").waitFor(LONG);
+    const probe = outputs.locator("#probe", { hasText: /^ran in / });
+    await probe.waitFor(LONG);
+    await editor.screenshot("12-output-script");
+    const report = await probe.innerText();
+    console.log(`HTML output script: ${report}`);
+    assert.match(report, /^ran in a frame;/);
+    // Markdown's <script> is dropped; an inline handler may run, but only in the frame.
+    const markers = await outputs.locator("body").evaluate((body: HTMLElement) => ({ ...body.dataset }));
+    console.log(`markdown in the renderer frame: ${JSON.stringify(markers)}`);
+    assert.equal(markers.markdownScript, undefined, "the markdown's <script> ran");
+    assert.ok([undefined, "frame"].includes(markers.markdownOnerror), markers.markdownOnerror);
+    const workbench = await editor.page.evaluate(() => ({ ...document.body.dataset }));
+    assert.equal(workbench.markdownScript, undefined);
+    assert.equal(workbench.markdownOnerror, undefined);
+  });
+});
+
+describe("nbbridge in Restricted Mode (an untrusted folder)", { skip: missing }, () => {
+  let editor: Editor;
+  const python = path.join(ROOT, ".venv", "bin", "python");
+
+  before(async () => {
+    editor = await Editor.start([path.join(FIXTURES, RESTRICTED), path.join(FIXTURES, SANDBOX)], {
+      trusted: false,
+      files: {
+        // The folder asks for its own interpreter, which leaves a mark when it runs.
+        ".vscode/settings.json": JSON.stringify({ "nbbridge.pythonPath": "${workspace}/evil-python" }),
+        "evil-python": `#!/bin/sh\ntouch "\${workspace}/EVIL_RAN"\nexec ${python} "$@"\n`,
+      },
+    });
+  });
+
+  after(async () => {
+    if (editor !== undefined) {
+      await editor.screenshot("zz-restricted-final").catch(() => undefined);
+      await editor.stop();
+    }
+  });
+
+  test("notebooks open, no kernel starts, and the folder's own Python never runs", LONG, async () => {
+    await editor.openNotebook(RESTRICTED);
+    await editor.outputs().getByText("restricted_marker").waitFor(LONG);
+    await editor.cellEditor("ran_in_restricted").click();
+    await editor.page.keyboard.press("Shift+Enter");
+    // Running a cell asks for trust first; the user keeps the folder untrusted.
+    const dialog = editor.page.locator(".monaco-dialog-box");
+    await dialog.waitFor(LONG);
+    await editor.screenshot("13-restricted-run-asks-trust");
+    await editor.page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    for (let waited = 0; waited < 5000; waited += 250) {
+      assert.deepEqual(editor.kernelPids(), [], "a kernel started in an untrusted folder");
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(await editor.outputs().getByText("ran_in_restricted").count(), 0);
+    assert.equal(fs.existsSync(editor.file("EVIL_RAN")), false, "the folder's interpreter ran");
+    const bridges = editor.bridgePids();
+    assert.ok(bridges.length > 0, "no bridge serves the notebook");
+    for (const pid of bridges) {
+      assert.equal(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0], python);
+    }
+  });
+
+  test("no script from outputs or markdown runs in an untrusted folder", LONG, async () => {
+    await editor.openNotebook(SANDBOX);
+    const outputs = editor.outputs();
+    await outputs.getByText("markdown_rendered_marker").waitFor(LONG);
+    // Restricted Mode shows no script-bearing output, and markdown's handlers stay inert.
+    const ran = outputs.locator("#probe", { hasText: /^ran in / });
+    const handled = outputs.locator("body[data-markdown-onerror], body[data-markdown-script]");
+    for (let waited = 0; waited < 3000; waited += 250) {
+      assert.equal(await ran.count(), 0, "the output's script ran");
+      assert.equal(await handled.count(), 0, "the markdown's handler ran");
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await editor.screenshot("14-restricted-output-script");
   });
 });
 
