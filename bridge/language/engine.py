@@ -85,6 +85,11 @@ class _Job:
 class JediEngine:
     """The bridge's side of the jedi worker: a queue, a cache, futures."""
 
+    # A job jedi has not answered by then is given up and the worker restarted: an odd
+    # document or project root (say "/") can keep jedi busy for minutes, and every request
+    # queued behind it would wait as long.
+    job_seconds = 20.0
+
     def __init__(self) -> None:
         self._process: asyncio.subprocess.Process | None = None
         self._jobs: deque[_Job] = deque()
@@ -148,7 +153,10 @@ class JediEngine:
                 process = await self._start()
                 assert process.stdin is not None and process.stdout is not None
                 process.stdin.write(orjson.dumps(job.request) + b"\n")
-                line = await process.stdout.readline()
+                try:
+                    line = await asyncio.wait_for(process.stdout.readline(), self.job_seconds)
+                except TimeoutError:
+                    raise TimeoutError(f"no answer within {self.job_seconds:g} s") from None
                 if not line:
                     raise ConnectionError("the jedi worker exited")
                 answer = orjson.loads(line)
