@@ -81,6 +81,12 @@ class BridgeError(JsonRpcException):
         super().__init__(message=message, code=int(code), data=data)
 
 
+def is_notification_method(method: str) -> bool:
+    """Whether LSP defines `method` as a notification (one that takes no id)."""
+    kinds = types.METHOD_TO_TYPES.get(method)
+    return kinds is not None and kinds[1] is None
+
+
 class RawResult:
     """A result already encoded as JSON, in pieces written one after another: a large
     file's text goes out as it is instead of being copied into one message body."""

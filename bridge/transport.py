@@ -20,7 +20,12 @@ import orjson
 import pybase64
 
 from bridge.pipes import FrameReader, Oversized, open_stdio
-from bridge.protocol import NOTEBOOK_DESERIALIZE, BridgeProtocol, ErrorCode
+from bridge.protocol import (
+    NOTEBOOK_DESERIALIZE,
+    BridgeProtocol,
+    ErrorCode,
+    is_notification_method,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +126,11 @@ def dispatch(
                        or not isinstance(msg_id, (str, int)) or isinstance(msg_id, bool)):
         send_raw(_error_reply(msg_id if isinstance(msg_id, (str, int)) else None,
                               -32600, "invalid request: bad method or id"))
+        return
+    if is_request and is_notification_method(message["method"]):
+        # pygls would handle it as the notification and drop the id: never answered.
+        send_raw(_error_reply(msg_id, -32600, f"invalid request: {message['method']!r} is "
+                              "a notification; send it without an id"))
         return
     try:
         structured = protocol.structure_message(message)

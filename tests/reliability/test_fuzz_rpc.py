@@ -147,3 +147,14 @@ def test_bridge_still_works_after_the_fuzzing(session: Session) -> None:
     # malformed bodies are answered with errors (by their id, or id null), never results
     assert session.client.unmatched
     assert all("error" in m and "result" not in m for m in session.client.unmatched)
+
+
+@pytest.mark.parametrize("method", ["$/cancelRequest", "textDocument/didOpen", "initialized",
+                                    "$/setTrace", "notebookDocument/didClose"])
+def test_a_notification_sent_with_an_id_gets_an_error(session: Session, method: str) -> None:
+    params = {"id": 999_999, "value": "off", "textDocument": {
+        "uri": "file:///tmp/x.py", "languageId": "python", "version": 1, "text": "x = 1"}}
+    reply = session.run(session.client.request_message(
+        {"jsonrpc": "2.0", "id": f"as-request-{method}", "method": method, "params": params},
+        timeout=30))
+    assert reply["error"]["code"] == -32600 and "notification" in reply["error"]["message"]
