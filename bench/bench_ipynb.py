@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from big_notebook import build
-from bridge_client import BridgeClient
+from bridge_client import BridgeClient, peak_rss_mb
 
 ROUNDS = 3
 
@@ -32,13 +32,6 @@ def timed(function: Callable[[], Any]) -> float:
     start = time.perf_counter()
     function()
     return time.perf_counter() - start
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def row(name: str, bridge: list[float], anchor_name: str, anchor: list[float],

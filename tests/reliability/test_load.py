@@ -6,26 +6,18 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
 
-from bridge_client import BridgeClient, RpcError
+from bridge_client import BridgeClient, RpcError, peak_rss_mb
 from kernels.kernel_helpers import new_execution_id, run
 
 STRESS = os.environ.get("NBBRIDGE_STRESS") == "1"
 KERNELS = 20
 LINES = 100_000 if STRESS else 20_000
 QUEUED = 1000 if STRESS else 300
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmHWM")
 
 
 @pytest.mark.timeout(900)
