@@ -166,6 +166,18 @@ class PipeWriter:
         self._empty.set()
         self._broken = False
 
+    def write_message(self, *pieces: bytes) -> None:
+        """One LSP frame: the Content-Length header, then the body given in pieces."""
+        header = b"Content-Length: %d\r\n\r\n" % sum(map(len, pieces))
+        if len(pieces) == 1 and len(pieces[0]) < _SMALL_WRITE:
+            # one pipe write per message: each write can wake the client, and small
+            # messages (kernel status, output batches, replies) are most of the traffic
+            self.write(header + pieces[0])
+            return
+        self.write(header)
+        for piece in pieces:
+            self.write(piece)
+
     def write(self, data: bytes) -> None:
         if self._broken or not data:
             return

@@ -23,10 +23,11 @@ from pygls.protocol import (
     lsp_method,
 )
 
+from bridge.pipes import PipeWriter
+
 logger = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 1
-_ONE_WRITE_BYTES = 1 << 16
 
 NOTEBOOK_DESERIALIZE = "notebook/deserialize"
 NOTEBOOK_SERIALIZE = "notebook/serialize"
@@ -161,29 +162,20 @@ class BridgeProtocol(LanguageServerProtocol):
     def _send_data(self, data: Any) -> None:
         if not data:
             return
-        if self.writer is None:
+        writer = self.writer
+        if not isinstance(writer, PipeWriter):
             logger.error("no transport to send %r on", type(data).__name__)
             return
         if isinstance(data, JsonRPCResponseMessage) and isinstance(data.result, RawResult):
             head = b'{"jsonrpc":"2.0","id":%b,"result":' % orjson.dumps(data.id)
-            pieces = (head, *data.result.pieces, b"}")
-            self.writer.write(b"Content-Length: %d\r\n\r\n" % sum(map(len, pieces)))
-            for piece in pieces:
-                self.writer.write(piece)
+            writer.write_message(head, *data.result.pieces, b"}")
             return
         try:
             body = self.encode_message(data)
         except Exception:
             logger.exception("could not encode an outgoing message")
             return
-        header = b"Content-Length: %d\r\n\r\n" % len(body)
-        if len(body) < _ONE_WRITE_BYTES:
-            # one pipe write per message: each write can wake the client, and small
-            # messages (kernel status, output batches, replies) are most of the traffic
-            self.writer.write(header + body)
-        else:
-            self.writer.write(header)
-            self.writer.write(body)
+        writer.write_message(body)
 
 
 class BridgeLanguageServerProtocol(BridgeProtocol):

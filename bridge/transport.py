@@ -160,8 +160,7 @@ async def run_stdio(
     protocol.set_writer(writer)
 
     def send_raw(message: dict[str, Any]) -> None:
-        body = orjson.dumps(message)
-        writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        writer.write_message(orjson.dumps(message))
 
     await serve_stream(reader, protocol, send_raw)
 
