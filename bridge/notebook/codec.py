@@ -55,6 +55,9 @@ def _file_content(params: Any, max_bytes: int) -> str | bytes:
             raise BridgeError(ErrorCode.INVALID_PARAMS,
                               "parameter 'contentBase64' is not valid base64") from None
         size = len(data)
+    elif isinstance(params, dict) and isinstance(params.get("content"), bytes):
+        data = params["content"]  # the text as UTF-8, decoded by the transport already
+        size = len(data)
     else:
         text: str = require(params, "content", str)
         # A character takes 1 to 4 bytes in UTF-8: encode only when the count can't tell.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 
@@ -171,13 +172,13 @@ async def test_large_base64_notebook_opens_the_same_whatever_the_message_looks_l
         return (b'{"jsonrpc":"2.0","id":%d,"method":"%b","params":{"contentBase64":"%b"%b}}'
                 % (msg_id, method, value, after))
 
-    from bridge.transport import _split_base64_content
+    from bridge.transport import _split_file_content
 
-    split = _split_base64_content(body(1, encoded))
+    split = _split_file_content(body(1, encoded))
     assert split is not None and split["params"]["contentBase64"] == raw
     for general in (body(2, encoded.replace(b"/", b"\\/")), body(3, encoded, b',"note":"x"'),
                     body(5, encoded, method=b"notebook/serialize")):
-        assert _split_base64_content(general) is None
+        assert _split_file_content(general) is None
 
     plain = await bridge.request_raw(1, body(1, encoded))
     escaped = await bridge.request_raw(2, body(2, encoded.replace(b"/", b"\\/")))
@@ -197,3 +198,58 @@ async def test_large_base64_notebook_opens_the_same_whatever_the_message_looks_l
     assert other.value.code == -32602 and "notebook" in other.value.message
     assert (await bridge.request("notebook/deserialize", {"contentBase64": encoded.decode()})
             == plain)
+
+
+async def test_large_text_notebook_opens_the_same_whatever_the_message_looks_like(
+        bridge: BridgeClient) -> None:
+    """A large `content` is decoded from the message in pieces: escapes of every kind,
+    emoji, CJK and long runs of backslashes come out as orjson reads the whole string;
+    a member after it, another method or a string that is not valid JSON take the
+    general path, with the same answer."""
+    source = ("print(\"é😀 漢字 \\t tab\")\n" + "\\" * 70_000 + "\n\x1b[31mred\x1b[0m\n") * 20
+    notebook = {"cells": [{"cell_type": "code", "execution_count": 1, "id": "a",
+                           "metadata": {}, "source": source.splitlines(True), "outputs": [{
+                               "output_type": "stream", "name": "stdout",
+                               "text": ["漢😀\"\\/\r\n" * 200_000]}]}],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    text = json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+    assert len(text.encode()) > 5 << 20
+
+    def body(msg_id: int, value: bytes, after: bytes = b"",
+             method: bytes = b"notebook/deserialize") -> bytes:
+        return (b'{"jsonrpc":"2.0","id":%d,"method":"%b","params":{"content":%b%b}}'
+                % (msg_id, method, value, after))
+
+    plain_value = orjson.dumps(text)
+    ascii_value = json.dumps(text).encode()  # every non-ASCII character as \\uXXXX
+    slashed_value = plain_value.replace(b"/", b"\\/")
+    from bridge.transport import _split_file_content
+
+    for value in (plain_value, ascii_value, slashed_value):
+        split = _split_file_content(body(1, value))
+        assert split is not None and split["params"]["content"] == text.encode()
+    for general in (body(3, plain_value, b',"note":"x"'),
+                    body(5, plain_value, method=b"notebook/serialize"),
+                    body(6, plain_value[:-1000] + b"\n" + plain_value[-1000:]),
+                    body(7, plain_value[:-1000] + b'"' + plain_value[-1000:])):
+        assert _split_file_content(general) is None
+
+    plain = await bridge.request_raw(1, body(1, plain_value))
+    escaped = await bridge.request_raw(2, body(2, ascii_value))
+    followed = await bridge.request_raw(3, body(3, plain_value, b',"note":"x"'))
+    slashed = await bridge.request_raw(4, body(4, slashed_value))
+    assert plain == escaped == followed == slashed
+    assert "".join(plain["notebook"]["cells"][0]["outputs"][0]["text"]) == (
+        "漢😀\"\\/\r\n" * 200_000)
+    saved = await bridge.request("notebook/serialize", {"notebook": plain["notebook"]})
+    assert saved["content"] == text
+    with pytest.raises(RpcError) as other:
+        await bridge.request_raw(5, body(5, plain_value, method=b"notebook/serialize"))
+    assert other.value.code == -32602 and "notebook" in other.value.message
+    for broken in (body(6, plain_value[:-1000] + b"\n" + plain_value[-1000:]),
+                   body(7, plain_value[:-1000] + b'"' + plain_value[-1000:])):
+        bridge.send_raw(broken)  # not JSON: answered with a parse error (no id to use)
+    empty = '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    small = await bridge.request("notebook/deserialize", {"content": empty})
+    assert small["notebook"]["cells"] == []
+    assert [message["error"]["code"] for message in bridge.unmatched] == [-32700, -32700]
