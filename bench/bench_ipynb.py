@@ -2,8 +2,10 @@
 
 Prints, measured in this one run: `notebook/deserialize` through a real JSON-RPC client
 over the bridge's stdio pipes vs `nbformat.reads`, `notebook/serialize` vs
-`nbformat.writes`, each with the file as JSON text (`content`) and as base64 bytes
-(`contentBase64`, what the VS Code extension sends), and the bridge's peak RSS.
+`nbformat.writes` (outputs sent in full, and unchanged outputs sent as the tokens the
+read gave them, as the VS Code extension does), each with the file as JSON text
+(`content`) and as base64 bytes (`contentBase64`, what the VS Code extension sends), and
+the bridge's peak RSS.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from big_notebook import build
-from bridge_client import BridgeClient, peak_rss_mb
+from bridge_client import BridgeClient, outputs_by_reference, peak_rss_mb
 
 ROUNDS = 3
 
@@ -75,26 +77,32 @@ async def main() -> None:
             await client.request("notebook/serialize", {"notebook": tiny})
             checks.append(time.perf_counter() - start)
         notebook = result.pop("notebook")
-        written: list[float] = []
-        saved: dict[str, Any] = {}
-        for _ in range(ROUNDS):
-            start = time.perf_counter()
-            saved = await client.request("notebook/serialize",
-                                         {"notebook": notebook, **save_params})
-            written.append(time.perf_counter() - start)
-        assert identical(saved), f"{name}: round trip is not byte-identical"
-        rows.append((name, opened, checks, written))
-        del notebook, saved, result
+        saves = {}
+        for how, sent in (("outputs in full", notebook),
+                          ("unchanged outputs by token", outputs_by_reference(notebook))):
+            written: list[float] = []
+            saved: dict[str, Any] = {}
+            for _ in range(ROUNDS):
+                start = time.perf_counter()
+                saved = await client.request("notebook/serialize",
+                                             {"notebook": sent, **save_params})
+                written.append(time.perf_counter() - start)
+            assert identical(saved), f"{name}, {how}: round trip is not byte-identical"
+            saves[how] = written
+            del saved, sent
+        rows.append((name, opened, checks, saves))
+        del notebook, result
     rss = peak_rss_mb(client.process.pid)
     await client.shutdown()
 
-    for name, opened, checks, written in rows:
+    for name, opened, checks, saves in rows:
         row(f"deserialize 83MB, {name} (JSON-RPC, client parse included)", opened,
             "nbformat.reads", reads, 1.0)
         print(f"  layout check after the reply ({name}): "
               f"{statistics.median(checks) * 1000:.0f} ms, off the reply's path")
-        row(f"serialize 83MB, {name} (JSON-RPC, client parse included)", written,
-            "nbformat.writes", writes, 0.5)
+        for how, written in saves.items():
+            row(f"serialize 83MB, {name}, {how} (JSON-RPC, client parse included)",
+                written, "nbformat.writes", writes, 0.5)
     print(f"bridge peak RSS: {rss:.0f} MB (file {size_mb:.0f} MB)")
 
 

@@ -30,6 +30,18 @@ def peak_rss_mb(pid: int) -> float:
     raise LookupError(f"no VmHWM for process {pid}")
 
 
+def outputs_by_reference(notebook: dict[str, Any]) -> dict[str, Any]:
+    """The notebook as a client sends it when no output changed since it was read: code
+    cells with an outputs token (`codec.outputs`) go without their outputs."""
+    cells = []
+    for cell in notebook["cells"]:
+        codec = cell.get("codec")
+        token = codec.get("outputs") if isinstance(codec, dict) else None
+        cells.append({key: value for key, value in cell.items()
+                      if key != "outputs" or not isinstance(token, str)})
+    return {**notebook, "cells": cells}
+
+
 class RpcError(Exception):
     def __init__(self, error: dict[str, Any]) -> None:
         super().__init__(f"{error.get('code')}: {error.get('message')}")

@@ -1,25 +1,37 @@
-"""The written text of recently read or written cells, looked up by the cell's content.
+"""What the bridge keeps of recently read and written notebooks, to save them faster.
 
 Saving a large notebook re-encodes every cell although the user changed one or two; the
 text of an unchanged cell is already known from reading (or from the last save), so
 saving looks it up by a hash of the cell object as the client sent it. A miss only costs
-the encoding. The cache is bounded by the characters it holds.
+the encoding.
+
+The outputs of each code cell read are kept too, under the token its `codec.outputs`
+carries: a client whose outputs are unchanged may send that token instead of them (most
+of a large notebook's bytes). Both stores are bounded; an evicted token is answered with
+an error that asks for the outputs in full.
 """
 
 from __future__ import annotations
 
+import itertools
+import secrets
 import threading
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import orjson
 
 DEFAULT_MAX_CHARS = 512 << 20
+DEFAULT_MAX_OUTPUT_BYTES = 1 << 30
 
 ROLE_CELL, ROLE_HEAD, ROLE_TAIL = 0, 1, 2
 
 CellKey = tuple[int, int, int, int]
 Known = tuple[str, "str | None"]  # the text, and the separator before it if unusual
+
+Key = TypeVar("Key")
+Value = TypeVar("Value")
 
 
 def cell_key(role: int, style_key: int, part: Any) -> CellKey:
@@ -28,39 +40,83 @@ def cell_key(role: int, style_key: int, part: Any) -> CellKey:
     return role, style_key, len(data), hash(data)
 
 
-class TextCache:
-    """LRU of cell key -> (text, separator before it); the codec's threads share it."""
+class BoundedCache(Generic[Key, Value]):
+    """LRU bounded by the summed size of its values; the codec's threads share it."""
 
-    def __init__(self, max_chars: int = DEFAULT_MAX_CHARS) -> None:
-        self.max_chars = max_chars
-        self._texts: OrderedDict[CellKey, Known] = OrderedDict()
-        self._chars = 0
+    def __init__(self, max_size: int, size: Callable[[Value], int]) -> None:
+        self.max_size = max_size
+        self._size = size
+        self._values: OrderedDict[Key, Value] = OrderedDict()
+        self._total = 0
         self._lock = threading.Lock()
 
-    def get(self, key: CellKey) -> Known | None:
+    def get(self, key: Key) -> Value | None:
         with self._lock:
-            text = self._texts.get(key)
-            if text is not None:
-                self._texts.move_to_end(key)
-            return text
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
 
-    def put(self, key: CellKey, known: Known) -> None:
-        if len(known[0]) > self.max_chars:
+    def put(self, key: Key, value: Value) -> None:
+        size = self._size(value)
+        if size > self.max_size:
             return
         with self._lock:
-            old = self._texts.pop(key, None)
+            old = self._values.pop(key, None)
             if old is not None:
-                self._chars -= len(old[0])
-            self._texts[key] = known
-            self._chars += len(known[0])
-            while self._chars > self.max_chars:
-                _, evicted = self._texts.popitem(last=False)
-                self._chars -= len(evicted[0])
+                self._total -= self._size(old)
+            self._values[key] = value
+            self._total += size
+            while self._total > self.max_size:
+                _, evicted = self._values.popitem(last=False)
+                self._total -= self._size(evicted)
 
     def clear(self) -> None:
         with self._lock:
-            self._texts.clear()
-            self._chars = 0
+            self._values.clear()
+            self._total = 0
 
 
-cell_texts = TextCache()
+cell_texts: BoundedCache[CellKey, Known] = BoundedCache(
+    DEFAULT_MAX_CHARS, lambda known: len(known[0]))
+# Outputs are kept once per content, however often the notebook is read; a token (one per
+# cell and read) names the content it was given for.
+OutputsKey = tuple[int, int]
+_outputs: BoundedCache[OutputsKey, bytes] = BoundedCache(DEFAULT_MAX_OUTPUT_BYTES, len)
+_tokens: BoundedCache[str, OutputsKey] = BoundedCache(1 << 22, lambda _: 1)
+
+# Tokens name this bridge process: another bridge (after a restart) knows none of them.
+_TOKEN_PREFIX = secrets.token_hex(4)
+_token_numbers = itertools.count(1)
+
+
+def new_outputs_token() -> str:
+    return f"{_TOKEN_PREFIX}-{next(_token_numbers)}"
+
+
+def outputs_key(data: bytes) -> OutputsKey:
+    """What identifies a cell's outputs (their JSON) in the caches."""
+    return len(data), hash(data)
+
+
+def remember_outputs(token: str, data: bytes) -> OutputsKey:
+    key = outputs_key(data)
+    _outputs.put(key, data)
+    _tokens.put(token, key)
+    return key
+
+
+def token_outputs_key(token: str) -> OutputsKey | None:
+    """The outputs a token was given for, if this bridge still knows."""
+    return _tokens.get(token)
+
+
+def token_outputs(token: str) -> bytes | None:
+    """The outputs' JSON a token was given for, if still kept."""
+    key = _tokens.get(token)
+    return None if key is None else _outputs.get(key)
+
+
+def forget_outputs() -> None:
+    _outputs.clear()
+    _tokens.clear()

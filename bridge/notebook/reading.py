@@ -16,9 +16,16 @@ import nbformat
 import orjson
 
 from bridge.notebook import layout
+from bridge.notebook.cache import new_outputs_token
 from bridge.notebook.style import Encoder, FileStyle, detect_style
 from bridge.notebook.validation import validation_warnings
-from bridge.notebook.writing import CELL_KINDS, file_cell, file_top, remember_texts
+from bridge.notebook.writing import (
+    CELL_KINDS,
+    file_cell,
+    file_top,
+    keep_outputs,
+    remember_texts,
+)
 from bridge.protocol import BridgeError, ErrorCode
 
 
@@ -102,10 +109,16 @@ class Reading:
     def __init__(self, result: dict[str, Any], text: str | bytes | None) -> None:
         self.result = result
         self._text = text
+        self._finished = False
 
     def finish(self, record: bool = False) -> None:
-        """Check the layout and cache each cell's text; with `record`, also put the
-        original text of every part that would be written differently into `codec`."""
+        """Keep the outputs, check the layout and cache each cell's text; with `record`,
+        also put the original text of every part that would be written differently into
+        `codec`."""
+        if self._finished:
+            return
+        self._finished = True
+        keep_outputs(self.result["notebook"])
         data, self._text = self._text, None
         if data is None:
             return
@@ -178,6 +191,8 @@ def to_transfer_cell(cell: Any, source_as_list: bool, with_ids: bool) -> dict[st
         codec["noSource"] = True
     if with_ids and "id" not in cell:
         codec["noId"] = True
+    if cell_type == "code" and isinstance(cell.get("outputs"), list) and cell["outputs"]:
+        codec["outputs"] = new_outputs_token()  # saving may send this instead of them
     if codec:
         transfer["codec"] = codec
     return transfer

@@ -14,7 +14,18 @@ import pybase64
 from nbformat.corpus.words import generate_corpus_id
 
 from bridge.notebook import layout
-from bridge.notebook.cache import ROLE_CELL, ROLE_HEAD, ROLE_TAIL, cell_key, cell_texts
+from bridge.notebook.cache import (
+    ROLE_CELL,
+    ROLE_HEAD,
+    ROLE_TAIL,
+    OutputsKey,
+    cell_key,
+    cell_texts,
+    outputs_key,
+    remember_outputs,
+    token_outputs,
+    token_outputs_key,
+)
 from bridge.notebook.style import CANONICAL, Encoder, FileStyle
 from bridge.protocol import BridgeError, ErrorCode
 
@@ -76,11 +87,12 @@ def _file_parts(notebook: Any) -> tuple[list[str], dict[str, Any] | None]:
     separator = encoder.separator(layout.CELL_DEPTH).decode()
     used_ids: set[str] = set()
     for index, cell in enumerate(cells):
-        key = cell_key(ROLE_CELL, style_key, cell)
+        key = cell_key(ROLE_CELL, style_key, _key_form(cell, index))
         known = cell_texts.get(key)
         if known is None:
             piece = encoder.encode(
-                file_cell(cell, index, style, with_ids, used_ids), layout.CELL_DEPTH
+                file_cell(_with_outputs(cell, index), index, style, with_ids, used_ids),
+                layout.CELL_DEPTH,
             ).decode()
             record = cell.get("codec", {}).get("verbatim")
             record = record if isinstance(record, dict) else {}
@@ -97,7 +109,8 @@ def _file_parts(notebook: Any) -> tuple[list[str], dict[str, Any] | None]:
 
 
 def remember_texts(notebook: dict[str, Any], verified: layout.Verified) -> None:
-    """Cache what each part of a just-read notebook is written as, for the next save."""
+    """Cache what each part of a just-read notebook is written as, for the next save, and
+    keep each code cell's outputs under the token its `codec.outputs` carries."""
     style = FileStyle.from_json(notebook["codec"].get("style"))
     style_key = hash(style)
     top = _skeleton_key_source(notebook)
@@ -105,11 +118,73 @@ def remember_texts(notebook: dict[str, Any], verified: layout.Verified) -> None:
         cell_texts.put(cell_key(ROLE_HEAD, style_key, top), (verified.head[0], None))
     if verified.tail is not None:
         cell_texts.put(cell_key(ROLE_TAIL, style_key, top), (verified.tail[0], None))
-    for cell, piece, original, before in zip(notebook["cells"], verified.pieces,
-                                             verified.originals, verified.befores,
-                                             strict=True):
+    for index, (cell, piece, original, before) in enumerate(zip(
+            notebook["cells"], verified.pieces, verified.originals, verified.befores,
+            strict=True)):
         text = piece if original is None else original
-        cell_texts.put(cell_key(ROLE_CELL, style_key, cell), (text, before))
+        keyed = _key_form(cell, index, just_read=True)
+        cell_texts.put(cell_key(ROLE_CELL, style_key, keyed), (text, before))
+
+
+def keep_outputs(notebook: dict[str, Any]) -> None:
+    """Keep each just-read code cell's outputs under its token, for saves that send the
+    token instead."""
+    for cell in notebook["cells"]:
+        token = _outputs_token(cell)
+        if token is not None and isinstance(cell.get("outputs"), list):
+            remember_outputs(token, _dumps(cell["outputs"]))
+
+
+def _outputs_token(cell: dict[str, Any]) -> str | None:
+    codec = cell.get("codec")
+    token = codec.get("outputs") if isinstance(codec, dict) else None
+    return token if isinstance(token, str) else None
+
+
+def _key_form(cell: Any, index: int, just_read: bool = False) -> Any:
+    """The cell as its text is cached: a code cell's outputs by their content key, whether
+    the client sent them or only their token, and without the token (new at each read).
+    Outputs sent in full are keyed by what they are, not by the token (the cell may have
+    run since); a cell `just_read` has the outputs its token was given for."""
+    if not isinstance(cell, dict) or cell.get("kind") != "code":
+        return cell
+    token = _outputs_token(cell)
+    key: OutputsKey | None = None
+    if token is not None and ("outputs" not in cell or just_read):
+        key = token_outputs_key(token)
+        if key is None and "outputs" not in cell:
+            raise _unknown_outputs(token, index)
+    if key is None:
+        if "outputs" not in cell:
+            return cell
+        key = outputs_key(_dumps(cell["outputs"]))
+    stripped = {name: value for name, value in cell.items() if name != "outputs"}
+    if token is not None:
+        stripped["codec"] = {name: value for name, value in cell["codec"].items()
+                             if name != "outputs"}
+    return [stripped, key]
+
+
+def _with_outputs(cell: Any, index: int) -> Any:
+    """The cell with its outputs, taken from the store when it came with the token only."""
+    if not isinstance(cell, dict) or cell.get("kind") != "code" or "outputs" in cell:
+        return cell
+    token = _outputs_token(cell)
+    if token is None:
+        return cell
+    stored = token_outputs(token)
+    if stored is None:
+        raise _unknown_outputs(token, index)
+    return {**cell, "outputs": orjson.loads(stored)}
+
+
+def _unknown_outputs(token: str, index: int) -> BridgeError:
+    return BridgeError(
+        ErrorCode.OUTPUTS_UNKNOWN,
+        f"cell {index}: its outputs were sent as {token!r}, which this bridge does not know "
+        "(any more): send them in full",
+        {"cell": index},
+    )
 
 
 def _skeleton_texts(
