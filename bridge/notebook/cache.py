@@ -35,8 +35,10 @@ Value = TypeVar("Value")
 
 
 def cell_key(role: int, style_key: int, part: Any) -> CellKey:
-    """A key for what `part` (a cell, or the notebook without cells) is written as."""
-    data = orjson.dumps(part)
+    """A key for what `part` (a cell, or the notebook without cells) is written as. Keys
+    are sorted: a client in JavaScript sends a cell's members in its own order, and puts
+    integer-like keys first in every object."""
+    data = orjson.dumps(part, option=orjson.OPT_SORT_KEYS)
     return role, style_key, len(data), hash(data)
 
 

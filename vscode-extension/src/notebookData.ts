@@ -28,6 +28,8 @@ export interface EditorCell {
   metadata: Record<string, unknown>;
   outputs: NbOutput[];
   executionOrder?: number;
+  /** The outputs are still exactly the ones the bridge gave with the cell's outputs token. */
+  outputsUnchanged?: boolean;
 }
 
 export const RAW_LANGUAGE = "raw";
@@ -88,14 +90,24 @@ function editorCell(cell: BridgeCell, language: string): EditorCell {
   };
 }
 
+/** The token the bridge named a cell's outputs with when it read them (in the cell's
+ * `codec`), if any: sending it instead of unchanged outputs spares moving them again. */
+export function outputsToken(cellMetadata: Record<string, unknown>): string | undefined {
+  const codec = cellMetadata.codec;
+  return isObject(codec) && typeof codec.outputs === "string" ? codec.outputs : undefined;
+}
+
+/** The notebook for `notebook/serialize`; with `byToken`, unchanged outputs go as their
+ * token (the bridge answers -32004 if it no longer knows one: send again without). */
 export function bridgeNotebook(
   cells: EditorCell[],
   metadata: Record<string, unknown>,
+  byToken = false,
 ): BridgeNotebook {
-  return { ...metadata, cells: cells.map(bridgeCell) };
+  return { ...metadata, cells: cells.map((cell) => bridgeCell(cell, byToken)) };
 }
 
-function bridgeCell(cell: EditorCell): BridgeCell {
+function bridgeCell(cell: EditorCell, byToken: boolean): BridgeCell {
   const kind: CellKind =
     cell.kind === "markup" ? "markdown" : cell.languageId === RAW_LANGUAGE ? "raw" : "code";
   // Keys keep their places; code-only keys go when the user made a code cell something else.
@@ -105,5 +117,8 @@ function bridgeCell(cell: EditorCell): BridgeCell {
   }
   const executionCount =
     cell.executionOrder !== undefined ? cell.executionOrder : typeof storedCount === "number" ? storedCount : null;
+  if (byToken && cell.outputsUnchanged && outputsToken(cell.metadata) !== undefined) {
+    return { ...cell.metadata, kind, source: cell.source, execution_count: executionCount };
+  }
   return { ...cell.metadata, kind, source: cell.source, outputs: cell.outputs, execution_count: executionCount };
 }

@@ -1,10 +1,11 @@
 // NotebookSerializer: the bridge reads and writes .ipynb; this file only maps shapes.
 
 import * as vscode from "vscode";
-import type { Bridge } from "./client";
+import { BridgeRequestError, type Bridge } from "./client";
 import {
   bridgeNotebook,
   editorNotebook,
+  outputsToken,
   type BridgeNotebook,
   type EditorCell,
 } from "./notebookData";
@@ -14,13 +15,23 @@ export const NOTEBOOK_TYPE = "nbbridge-notebook";
 
 /** Where each NotebookCellOutput keeps the nbformat dict it was made from. */
 const NBFORMAT_KEY = "nbformat";
+/** Where an output read from the file keeps which of its cell's outputs it was. */
+const ORIGIN_KEY = "nbbridgeOrigin";
+/** The bridge's answer to outputs sent as a token it does not know (any more). */
+const OUTPUTS_UNKNOWN = -32004;
+
+interface OutputOrigin {
+  token: string;
+  index: number;
+  count: number;
+}
 
 // What an empty file (a brand-new .ipynb) opens as; the bridge fills in the rest.
 const EMPTY_NOTEBOOK = '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}';
 
-export function cellOutput(output: NbOutput): vscode.NotebookCellOutput {
+export function cellOutput(output: NbOutput, origin?: OutputOrigin): vscode.NotebookCellOutput {
   const items = outputItems(output).map((item) => new vscode.NotebookCellOutputItem(item.data, item.mime));
-  return new vscode.NotebookCellOutput(items, { [NBFORMAT_KEY]: output });
+  return new vscode.NotebookCellOutput(items, { [NBFORMAT_KEY]: output, ...(origin && { [ORIGIN_KEY]: origin }) });
 }
 
 /** The nbformat dict to write for an output the editor holds. */
@@ -59,8 +70,7 @@ export class BridgeSerializer implements vscode.NotebookSerializer {
   async serializeNotebook(data: vscode.NotebookData): Promise<Uint8Array> {
     const cells = data.cells.map((cell) => editorCell(cell.kind, cell.value, cell.languageId, cell));
     // A failed request throws: VS Code then reports it and leaves the file on disk alone.
-    const result = await this.bridge.request<{ contentBase64: string }>("notebook/serialize", {
-      notebook: bridgeNotebook(cells, data.metadata ?? {}),
+    const result = await this.serialize<{ contentBase64: string }>(cells, data.metadata ?? {}, {
       encoding: "base64",
     });
     return Buffer.from(result.contentBase64, "base64");
@@ -71,10 +81,23 @@ export class BridgeSerializer implements vscode.NotebookSerializer {
     const cells = notebook
       .getCells()
       .map((cell) => editorCell(cell.kind, cell.document.getText(), cell.document.languageId, cell));
-    const result = await this.bridge.request<{ content: string }>("notebook/serialize", {
-      notebook: bridgeNotebook(cells, notebook.metadata),
-    });
+    const result = await this.serialize<{ content: string }>(cells, notebook.metadata, {});
     return result.content;
+  }
+
+  /** Unchanged outputs go as their tokens; a bridge that no longer knows one (restarted,
+   * or it let them go) is sent the outputs in full. */
+  private async serialize<R>(cells: EditorCell[], metadata: Record<string, unknown>, options: object): Promise<R> {
+    const request = (byToken: boolean) =>
+      this.bridge.request<R>("notebook/serialize", { notebook: bridgeNotebook(cells, metadata, byToken), ...options });
+    try {
+      return await request(true);
+    } catch (error) {
+      if (error instanceof BridgeRequestError && error.code === OUTPUTS_UNKNOWN) {
+        return request(false);
+      }
+      throw error;
+    }
   }
 }
 
@@ -88,13 +111,29 @@ function editorCell(
     executionSummary?: vscode.NotebookCellExecutionSummary;
   },
 ): EditorCell {
+  const metadata = cell.metadata ?? {};
+  const outputs = cell.outputs ?? [];
+  const saved = outputs.map(savedOutput);
+  const token = outputsToken(metadata);
   return {
     kind: kind === vscode.NotebookCellKind.Markup ? "markup" : "code",
     source,
     languageId,
-    metadata: cell.metadata ?? {},
-    outputs: (cell.outputs ?? []).map(savedOutput),
+    metadata,
+    outputs: saved,
     executionOrder: cell.executionSummary?.executionOrder,
+    outputsUnchanged:
+      token !== undefined &&
+      outputs.length > 0 &&
+      outputs.every((output, index) => {
+        const origin = output.metadata?.[ORIGIN_KEY] as OutputOrigin | undefined;
+        return (
+          origin?.token === token &&
+          origin.index === index &&
+          origin.count === outputs.length &&
+          saved[index] === output.metadata?.[NBFORMAT_KEY]
+        );
+      }),
   };
 }
 
@@ -102,7 +141,11 @@ function cellData(cell: EditorCell): vscode.NotebookCellData {
   const kind = cell.kind === "markup" ? vscode.NotebookCellKind.Markup : vscode.NotebookCellKind.Code;
   const data = new vscode.NotebookCellData(kind, cell.source, cell.languageId);
   data.metadata = cell.metadata;
-  data.outputs = cell.outputs.map(cellOutput);
+  const token = outputsToken(cell.metadata);
+  const count = cell.outputs.length;
+  data.outputs = cell.outputs.map((output, index) =>
+    cellOutput(output, token === undefined ? undefined : { token, index, count }),
+  );
   if (cell.executionOrder !== undefined) {
     data.executionSummary = { executionOrder: cell.executionOrder };
   }

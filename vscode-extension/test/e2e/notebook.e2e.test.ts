@@ -145,7 +145,9 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     await editor.page.keyboard.press("Control+S");
     await waitFor(() => fs.readFileSync(file, "utf8") !== before, "the save to reach the disk");
     const afterSave = fs.readFileSync(file, "utf8");
-    // Byte for byte, the text around the edited cell is what it was.
+    // Byte for byte, the text around the edited cell is what it was (an output's
+    // integer-like metadata key keeps its place: unchanged outputs go to the bridge as
+    // their token, not through JavaScript objects).
     const span = (text: string): [number, number] => {
       const start = text.lastIndexOf("{", text.indexOf('"id": "c3"'));
       return [start, text.indexOf("\n    }", start)];
@@ -227,6 +229,8 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     assert.deepEqual(saved.cells.slice(0, 3).map((cell: { id: string }) => cell.id), before.cells.map((cell: { id: string }) => cell.id));
     assert.deepEqual(saved.metadata, before.metadata);
     assert.ok(JSON.stringify(saved.cells[2].outputs).includes("back_again"));
+    // Outputs the new bridge never read were sent again in full, not lost.
+    assert.deepEqual(saved.cells[1].outputs, before.cells[1].outputs);
     await editor.screenshot("11-after-bridge-restart");
   });
 

@@ -5,6 +5,7 @@ import {
   editorNotebook,
   notebookKernelName,
   notebookLanguage,
+  outputsToken,
   type BridgeNotebook,
 } from "../../src/notebookData";
 
@@ -70,6 +71,22 @@ test("a cell new in the editor is sent without id or codec; kind changes drop co
   assert.equal(back.cells[1].kind, "markdown");
   assert.equal("outputs" in back.cells[1], false);
   assert.equal("execution_count" in back.cells[1], false);
+});
+
+test("unchanged outputs go as their token only when asked, and only when unchanged", () => {
+  const withToken = fromBridge();
+  withToken.cells[1].codec = { source: "list", outputs: "t-1" };
+  const { cells, metadata } = editorNotebook(withToken);
+  assert.equal(outputsToken(cells[1].metadata), "t-1");
+  assert.equal(outputsToken(cells[3].metadata), undefined);
+  cells[1].outputsUnchanged = true;
+  const byToken = bridgeNotebook(cells, metadata, true);
+  assert.equal("outputs" in byToken.cells[1], false);
+  assert.deepEqual({ ...byToken.cells[1], outputs: withToken.cells[1].outputs }, withToken.cells[1]);
+  assert.deepEqual(byToken.cells[3].outputs, []); // no token: outputs always go
+  assert.deepEqual(bridgeNotebook(cells, metadata), withToken); // not asked: in full
+  cells[1].outputsUnchanged = false;
+  assert.deepEqual(bridgeNotebook(cells, metadata, true).cells[1], withToken.cells[1]);
 });
 
 test("language and kernel name come from the notebook metadata", () => {
