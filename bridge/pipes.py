@@ -166,7 +166,7 @@ class PipeWriter:
         self._empty.set()
         self._broken = False
 
-    def write_message(self, *pieces: bytes) -> None:
+    def write_message(self, *pieces: bytes | memoryview) -> None:
         """One LSP frame: the Content-Length header, then the body given in pieces."""
         header = b"Content-Length: %d\r\n\r\n" % sum(map(len, pieces))
         if len(pieces) == 1 and len(pieces[0]) < _SMALL_WRITE:
@@ -178,7 +178,7 @@ class PipeWriter:
         for piece in pieces:
             self.write(piece)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         if self._broken or not data:
             return
         if self._queue:

@@ -93,7 +93,7 @@ class RawResult:
     """A result already encoded as JSON, in pieces written one after another: a large
     file's text goes out as it is instead of being copied into one message body."""
 
-    def __init__(self, *pieces: bytes) -> None:
+    def __init__(self, *pieces: bytes | memoryview) -> None:
         self.pieces = pieces
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import pybase64
@@ -96,7 +96,8 @@ async def serialize_request(params: Any) -> RawResult:
                           "parameter 'encoding' must be 'text' or 'base64'")
     if _pending_checks:
         await asyncio.gather(*_pending_checks, return_exceptions=True)
-    write = write_notebook_base64 if encoding == "base64" else write_notebook_json
+    write: Callable[[Any], Sequence[bytes | memoryview]] = (
+        write_notebook_base64 if encoding == "base64" else write_notebook_json)
     cells = notebook.get("cells")
     if isinstance(cells, list) and len(cells) > 200:
         content = await asyncio.to_thread(write, notebook)
@@ -104,5 +105,5 @@ async def serialize_request(params: Any) -> RawResult:
         content = write(notebook)
     # Written out as it is: no copy into one message body, no escaping again.
     if encoding == "base64":
-        return RawResult(b'{"contentBase64":"', content, b'"}')
-    return RawResult(b'{"content":', content, b"}")
+        return RawResult(b'{"contentBase64":"', *content, b'"}')
+    return RawResult(b'{"content":', *content, b"}")

@@ -7,6 +7,7 @@ is written the way nbformat 4.5 writes: indent 1, sorted keys, cell ids, final n
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -44,25 +45,50 @@ def write_notebook(notebook: Any) -> str:
     return layout.use_verbatim(whole, "".join(parts)) if whole else "".join(parts)
 
 
-def write_notebook_json(notebook: Any) -> bytes:
-    """The file text as a JSON string literal: the `notebook/serialize` result's content.
+def write_notebook_json(notebook: Any) -> list[bytes | memoryview]:
+    """The file text as a JSON string literal, in pieces: the `notebook/serialize`
+    result's content, written out one piece after another.
 
-    Each part is escaped on its own and the bytes joined, instead of joining one large
-    str (which widens to 4 bytes a character as soon as one emoji appears) and escaping
-    that again for the reply.
+    Each part is escaped on its own, instead of joining one large str (which widens to 4
+    bytes a character as soon as one emoji appears) and escaping that again.
     """
     parts, whole = _file_parts(notebook)
     if whole:
-        return _dumps(write_notebook(notebook))
-    return b'"' + b"".join(_dumps(part)[1:-1] for part in parts) + b'"'
+        return [_dumps(write_notebook(notebook))]
+    return [b'"', *(memoryview(_dumps(part))[1:-1] for part in parts), b'"']
 
 
-def write_notebook_base64(notebook: Any) -> bytes:
-    """The file's UTF-8 bytes in base64 (ASCII): what a client that writes bytes wants."""
+def write_notebook_base64(notebook: Any) -> list[bytes]:
+    """The file's UTF-8 bytes in base64 (ASCII), in pieces: what a client that writes
+    bytes wants."""
     parts, whole = _file_parts(notebook)
     if whole:
-        return pybase64.b64encode(write_notebook(notebook).encode("utf-8", "surrogatepass"))
-    return pybase64.b64encode(b"".join(part.encode("utf-8", "surrogatepass") for part in parts))
+        return [pybase64.b64encode(write_notebook(notebook).encode("utf-8", "surrogatepass"))]
+    return base64_pieces(part.encode("utf-8", "surrogatepass") for part in parts)
+
+
+def base64_pieces(chunks: Iterable[bytes]) -> list[bytes]:
+    """The base64 of the chunks one after another, without joining them first: each
+    chunk is encoded from a multiple of 3 bytes on, and the 1 or 2 bytes left over go
+    with the start of the next."""
+    pieces = []
+    carry = b""
+    for chunk in chunks:
+        view = memoryview(chunk)
+        if carry:
+            take = 3 - len(carry)
+            carry += view[:take]
+            view = view[take:]
+            if len(carry) < 3:
+                continue
+            pieces.append(pybase64.b64encode(carry))
+        whole = len(view) - len(view) % 3
+        if whole:
+            pieces.append(pybase64.b64encode(view[:whole]))
+        carry = bytes(view[whole:])
+    if carry:
+        pieces.append(pybase64.b64encode(carry))
+    return pieces
 
 
 def _file_parts(notebook: Any) -> tuple[list[str], dict[str, Any] | None]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import random
 import subprocess
 import sys
 
@@ -11,6 +13,7 @@ import orjson
 import pytest
 
 from bridge import __version__
+from bridge.notebook.writing import base64_pieces
 
 from bridge_client import BridgeClient, RpcError
 from codec.helpers import parseable_v4, without_output_tokens
@@ -132,7 +135,6 @@ def test_version_and_help() -> None:
 
 
 async def test_base64_transport_round_trips_bytes(bridge: BridgeClient) -> None:
-    import base64
 
     for path in parseable_v4()[::10]:
         raw = path.read_bytes()
@@ -155,7 +157,6 @@ async def test_large_base64_notebook_opens_the_same_whatever_the_message_looks_l
     """A large `contentBase64` is decoded straight from the message when it is plainly
     there; escaped slashes, members after it, or another method take the general path,
     with the same result."""
-    import base64
 
     png = base64.b64encode(bytes(range(256)) * 24_000).decode()  # ~8 MB of output
     notebook = {"cells": [{"cell_type": "code", "execution_count": 1, "id": "a",
@@ -255,3 +256,11 @@ async def test_large_text_notebook_opens_the_same_whatever_the_message_looks_lik
     small = await bridge.request("notebook/deserialize", {"content": empty})
     assert small["notebook"]["cells"] == []
     assert [message["error"]["code"] for message in bridge.unmatched] == [-32700, -32700]
+
+
+def test_base64_in_pieces_is_the_base64_of_the_whole() -> None:
+    rng = random.Random(5)
+    for _ in range(300):
+        chunks = [rng.randbytes(rng.choice((0, 1, 2, 3, 4, 5, rng.randrange(200))))
+                  for _ in range(rng.randrange(12))]
+        assert b"".join(base64_pieces(chunks)) == base64.b64encode(b"".join(chunks)), chunks
