@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
+import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -45,6 +47,38 @@ def test_frames_survive_any_chunking(messages: list[tuple[bytes, int, bool]],
         body if len(body) <= LIMIT else Oversized(len(body), body[:4096])
         for body, _, _ in messages]
     assert [bytes(f) if not isinstance(f, Oversized) else f for f in frames] == expected
+
+
+def test_frames_read_from_a_real_pipe_come_out_whole() -> None:
+    """Bodies over a pipe-full are read from the pipe straight into their buffer; the
+    writer cuts the stream at random points and pauses between writes."""
+    rng = random.Random(3)
+    bodies = [rng.randbytes(size) for size in (5, 3 << 20, 0, 70_000, 1, 5 << 20, 200)]
+    stream = b"".join(framed(body) for body in bodies)
+
+    def write_all(fd: int) -> None:
+        at = 0
+        while at < len(stream):
+            step = rng.choice((1, 7, 4096, 65_536, 1 << 20, 3 << 20))
+            os.write(fd, stream[at:at + step])
+            at += step
+            if rng.random() < 0.2:
+                time.sleep(0.005)
+        os.close(fd)
+
+    async def main() -> list[object]:
+        read_end, write_end = os.pipe()
+        reader = FrameReader(10 << 20)
+        reader.attach(read_end)
+        writing = asyncio.get_running_loop().run_in_executor(None, write_all, write_end)
+        frames = []
+        while (frame := await reader.next_frame()) is not None:
+            frames.append(bytes(frame) if not isinstance(frame, Oversized) else frame)
+        await writing
+        os.close(read_end)
+        return frames
+
+    assert asyncio.run(main()) == bodies
 
 
 def test_writer_delivers_large_and_small_writes_in_order() -> None:
