@@ -8,7 +8,6 @@ body once with orjson and answers every malformed request with a JSON-RPC error.
 from __future__ import annotations
 
 import asyncio
-import binascii
 import logging
 import os
 import re
@@ -17,11 +16,10 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import orjson
-import pybase64
 
+from bridge.file_content import LARGE_BODY_BYTES, split_file_content
 from bridge.pipes import FrameReader, Oversized, open_stdio
 from bridge.protocol import (
-    NOTEBOOK_DESERIALIZE,
     BridgeProtocol,
     ErrorCode,
     is_notification_method,
@@ -31,9 +29,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_MESSAGE_BYTES = 1 << 30
 _ID_IN_BODY = re.compile(rb'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
-_PARSE_IN_THREAD_BYTES = 4 << 20
-_FILE_MEMBER = re.compile(rb'"(content|contentBase64)"\s*:\s*"')
-_STRING_PIECE = 1 << 16
 
 
 def _error_reply(msg_id: Any, code: int, message: str) -> dict[str, Any]:
@@ -63,7 +58,7 @@ async def serve_stream(
             continue
         try:
             # Big bodies parse in a thread so kernel output keeps flowing meanwhile.
-            if len(frame) > _PARSE_IN_THREAD_BYTES:
+            if len(frame) > LARGE_BODY_BYTES:
                 message = await asyncio.to_thread(parse_large_body, frame)
             else:
                 message = orjson.loads(frame)
@@ -76,83 +71,9 @@ async def serve_stream(
 
 def parse_large_body(body: bytes | bytearray) -> Any:
     """orjson.loads, except that the file of a `notebook/deserialize` (`content` or
-    `contentBase64`) is decoded from the body straight to UTF-8 bytes: no 100 MB str is
-    built only to be turned into bytes again."""
-    found = _split_file_content(body)
+    `contentBase64`) comes decoded to UTF-8 bytes (see bridge.file_content)."""
+    found = split_file_content(body)
     return found if found is not None else orjson.loads(body)
-
-
-def _split_file_content(body: bytes | bytearray) -> dict[str, Any] | None:
-    """The message with its `params.content(Base64)` already decoded to bytes, or None
-    when the body is not plainly that (another shape, another method, a string that
-    does not decode): the general path then parses it and gives the usual answer."""
-    key = _FILE_MEMBER.search(body, 0, 4096)
-    end = body.rfind(b'"')
-    if key is None or end < key.end():
-        return None
-    start, name = key.end(), key.group(1)
-    rest = body[:start] + body[end:]
-    if rest.count(b'"%b"' % name) != 1:
-        return None
-    try:
-        message = orjson.loads(rest)
-    except orjson.JSONDecodeError:
-        return None
-    member = name.decode()
-    if not isinstance(message, dict):
-        return None
-    params = message.get("params")
-    if (not isinstance(params, dict) or params.get(member) != ""
-            or message.get("method") != NOTEBOOK_DESERIALIZE):
-        return None
-    decode = _decode_base64 if member == "contentBase64" else _decode_json_string
-    value = decode(body, start, end)
-    if value is None:
-        return None
-    params[member] = value
-    found: dict[str, Any] = message
-    return found
-
-
-def _decode_base64(body: bytes | bytearray, start: int, end: int) -> bytes | None:
-    try:
-        # The base64 alphabet has no quote or backslash: a body slice that decodes cleanly
-        # is exactly the string's value.
-        return pybase64.b64decode(memoryview(body)[start:end], validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _decode_json_string(body: bytes | bytearray, start: int, end: int) -> bytes | None:
-    """The UTF-8 bytes of the JSON string whose text is body[start:end], decoded piece by
-    piece: one str of the whole would take 4 bytes a character once a single emoji is
-    in it. Each piece is cut between two escapes and two characters, and orjson checks
-    it as a string of its own, so the pieces decode as the whole would; an unescaped
-    quote or a bad escape anywhere makes a piece fail, and then the whole is None."""
-    pieces = []
-    loads = orjson.loads
-    position = start
-    while position < end:
-        cut = _string_cut(body, position + _STRING_PIECE, end)
-        try:
-            value = loads(b'"' + body[position:cut] + b'"')
-        except orjson.JSONDecodeError:
-            return None
-        pieces.append(value.encode("utf-8"))
-        position = cut
-    return b"".join(pieces)
-
-
-def _string_cut(body: bytes | bytearray, position: int, end: int) -> int:
-    """A place at or after `position` where a JSON string's text can be cut in two: not
-    inside an escape (the longest, \\uXXXX, is 6 bytes) nor inside a UTF-8 character."""
-    while position < end:
-        for candidate in range(position, min(position + 256, end)):
-            if body[candidate] & 0xC0 != 0x80 and body.find(b"\\", candidate - 6,
-                                                              candidate) < 0:
-                return candidate
-        position += _STRING_PIECE  # a long run of escapes: take a longer piece
-    return end
 
 
 def dispatch(

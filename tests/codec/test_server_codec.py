@@ -173,14 +173,6 @@ async def test_large_base64_notebook_opens_the_same_whatever_the_message_looks_l
         return (b'{"jsonrpc":"2.0","id":%d,"method":"%b","params":{"contentBase64":"%b"%b}}'
                 % (msg_id, method, value, after))
 
-    from bridge.transport import _split_file_content
-
-    split = _split_file_content(body(1, encoded))
-    assert split is not None and split["params"]["contentBase64"] == raw
-    for general in (body(2, encoded.replace(b"/", b"\\/")), body(3, encoded, b',"note":"x"'),
-                    body(5, encoded, method=b"notebook/serialize")):
-        assert _split_file_content(general) is None
-
     plain = await bridge.request_raw(1, body(1, encoded))
     escaped = await bridge.request_raw(2, body(2, encoded.replace(b"/", b"\\/")))
     followed = await bridge.request_raw(3, body(3, encoded, b',"note":"x"'))
@@ -225,17 +217,6 @@ async def test_large_text_notebook_opens_the_same_whatever_the_message_looks_lik
     plain_value = orjson.dumps(text)
     ascii_value = json.dumps(text).encode()  # every non-ASCII character as \\uXXXX
     slashed_value = plain_value.replace(b"/", b"\\/")
-    from bridge.transport import _split_file_content
-
-    for value in (plain_value, ascii_value, slashed_value):
-        split = _split_file_content(body(1, value))
-        assert split is not None and split["params"]["content"] == text.encode()
-    for general in (body(3, plain_value, b',"note":"x"'),
-                    body(5, plain_value, method=b"notebook/serialize"),
-                    body(6, plain_value[:-1000] + b"\n" + plain_value[-1000:]),
-                    body(7, plain_value[:-1000] + b'"' + plain_value[-1000:])):
-        assert _split_file_content(general) is None
-
     plain = await bridge.request_raw(1, body(1, plain_value))
     escaped = await bridge.request_raw(2, body(2, ascii_value))
     followed = await bridge.request_raw(3, body(3, plain_value, b',"note":"x"'))

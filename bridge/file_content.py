@@ -1,0 +1,98 @@
+"""The file inside a large `notebook/deserialize` message, decoded from the message body
+straight to UTF-8 bytes.
+
+A notebook sent as `content` (JSON text) or `contentBase64` is most of its message.
+Parsed whole, `content` becomes one str (4 bytes a character once a single emoji is in
+it) that then has to be encoded back to UTF-8 for parsing. Here the string is decoded
+from the body piece by piece: each piece is cut between two escapes and two characters,
+and orjson checks it as a string of its own, so the pieces decode exactly as the whole
+would. Anything unexpected (another method, a member after the file, a bad escape)
+leaves the message to the general parse, which gives the usual answer.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from typing import Any
+
+import orjson
+import pybase64
+
+from bridge.protocol import NOTEBOOK_DESERIALIZE
+
+LARGE_BODY_BYTES = 4 << 20  # smaller messages are parsed whole, on the event loop
+_FILE_MEMBER = re.compile(rb'"(content|contentBase64)"\s*:\s*"')
+_KEY_WITHIN = 4096  # the file's key is near the start of the message
+_STRING_PIECE = 1 << 16
+
+_HIGH_SURROGATES = (b"d8", b"d9", b"da", b"db")
+
+Body = bytes | bytearray
+
+
+def _decode_text(body: Body, start: int, end: int) -> bytes | None:
+    pieces = []
+    position = start
+    while position < end:
+        cut = _string_cut(body, position + _STRING_PIECE, end)
+        try:
+            value = orjson.loads(b'"' + body[position:cut] + b'"')
+        except orjson.JSONDecodeError:
+            return None
+        pieces.append(value.encode("utf-8"))
+        position = cut
+    return b"".join(pieces)
+
+
+def _decode_base64(body: Body, start: int, end: int) -> bytes | None:
+    try:
+        # The base64 alphabet has no quote or backslash: a slice that decodes cleanly is
+        # exactly the string's value.
+        return pybase64.b64decode(memoryview(body)[start:end], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _string_cut(body: Body, position: int, end: int) -> int:
+    """A place at or after `position` (before `end`, else `end`) where a JSON string's
+    text can be cut in two: not inside a UTF-8 character, not inside an escape (none
+    starts in the 5 bytes before: the longest, \\uXXXX, is 6 long), and not between
+    the two halves of a surrogate pair."""
+    while position < end:
+        for cut in range(max(position, 6), min(position + 256, end)):
+            if (body[cut] & 0xC0 != 0x80 and body.find(b"\\", cut - 5, cut) < 0
+                    and not (body[cut - 6] == 0x5C and body[cut - 5] == 0x75
+                             and body[cut - 4:cut - 2].lower() in _HIGH_SURROGATES)):
+                return cut
+        position += _STRING_PIECE  # a long run of escapes: take a longer piece
+    return end
+
+
+def split_file_content(body: Body) -> dict[str, Any] | None:
+    """The message with its `params.content(Base64)` already decoded to bytes, or None
+    when the body is not plainly that: the general path then parses it."""
+    key = _FILE_MEMBER.search(body, 0, _KEY_WITHIN)
+    end = body.rfind(b'"')
+    if key is None or end < key.end():
+        return None
+    start, name = key.end(), key.group(1)
+    rest = body[:start] + body[end:]
+    if rest.count(b'"%b"' % name) != 1:
+        return None
+    try:
+        message = orjson.loads(rest)
+    except orjson.JSONDecodeError:
+        return None
+    member = name.decode()
+    params = message.get("params") if isinstance(message, dict) else None
+    if (not isinstance(params, dict) or params.get(member) != ""
+            or message.get("method") != NOTEBOOK_DESERIALIZE):
+        return None
+    decode = _decode_base64 if member == "contentBase64" else _decode_text
+    value = decode(body, start, end)
+    if value is None:
+        return None
+    params[member] = value
+    found: dict[str, Any] = message
+    return found
