@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, AnyStr
 
 from bridge.notebook.style import Encoder
 
@@ -52,14 +52,25 @@ class Verified:
 
 
 def verify(
-    text: str, top: dict[str, Any], file_cells: list[dict[str, Any]], encoder: Encoder
+    data: str | bytes, top: dict[str, Any], file_cells: list[dict[str, Any]],
+    encoder: Encoder,
 ) -> Verified:
-    """Compare writing `top` with `file_cells` (as the writer rebuilds them) to `text`."""
+    """Compare writing `top` with `file_cells` (as the writer rebuilds them) to the file
+    (its text, or its UTF-8 bytes: then the file is decoded only if it differs, since
+    one str of a large file takes 4 bytes a character once an emoji is in it)."""
     head, tail = skeleton(top, bool(file_cells), encoder)
-    pieces = [encoder.encode(cell, CELL_DEPTH).decode() for cell in file_cells]
-    separator = encoder.separator(CELL_DEPTH).decode()
+    encoded = [encoder.encode(cell, CELL_DEPTH) for cell in file_cells]
+    separator_bytes = encoder.separator(CELL_DEPTH)
+    same = (_matches_in_order(data, head.encode(), encoded, separator_bytes, tail.encode())
+            if isinstance(data, bytes) else None)
+    pieces = [piece.decode() for piece in encoded]
+    del encoded
     found = Verified(pieces, [None] * len(pieces), [None] * len(pieces))
-    if _matches_in_order(text, head, pieces, separator, tail):
+    if same:
+        return found
+    text = data.decode("utf-8", "surrogatepass") if isinstance(data, bytes) else data
+    separator = separator_bytes.decode()
+    if same is None and _matches_in_order(text, head, pieces, separator, tail):
         return found
     spans = cell_spans(text)
     if spans is None or len(spans) != len(pieces):
@@ -79,7 +90,7 @@ def verify(
 
 
 def _matches_in_order(
-    text: str, head: str, pieces: list[str], separator: str, tail: str
+    text: AnyStr, head: AnyStr, pieces: list[AnyStr], separator: AnyStr, tail: AnyStr
 ) -> bool:
     if not text.startswith(head):
         return False

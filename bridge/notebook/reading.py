@@ -122,7 +122,6 @@ class Reading:
         data, self._text = self._text, None
         if data is None:
             return
-        text = data if isinstance(data, str) else data.decode("utf-8", "surrogatepass")
         notebook = self.result["notebook"]
         cells: list[dict[str, Any]] = notebook["cells"]
         style = FileStyle.from_json(notebook["codec"]["style"])
@@ -132,7 +131,7 @@ class Reading:
         rebuilt = [file_cell(cell, index, style, with_ids, used)
                    for index, cell in enumerate(cells)]
         top = file_top(notebook, style, has_codec=True)
-        verified = layout.verify(text, top, rebuilt, Encoder(style))
+        verified = layout.verify(data, top, rebuilt, Encoder(style))
         if record:
             _record(verified, notebook)
         remember_texts(notebook, verified)

@@ -18,7 +18,7 @@ from codec.helpers import parseable_v4
 V4 = parseable_v4()
 
 
-def through_client(text: str) -> str:
+def through_client(text: str | bytes) -> str:
     """Read, pass through JSON as a client would, write; with a cold text cache."""
     result = read_notebook(text).result
     cell_texts.clear()
@@ -29,6 +29,7 @@ def through_client(text: str) -> str:
 def test_corpus_notebook_round_trips_byte_identical(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert through_client(text) == text
+    assert through_client(path.read_bytes()) == text  # as base64 clients send it
 
 
 def relaid(top: dict[str, Any], **options: Any) -> str:
@@ -56,6 +57,7 @@ def test_every_layout_round_trips(name: str, path: Path, ending: str) -> None:
     top = json.loads(path.read_text(encoding="utf-8"))
     text = relaid(top, **STYLES[name]) + ending
     assert through_client(text) == text
+    assert through_client(text.encode()) == text
 
 
 def test_reversed_key_order_and_string_sources_round_trip() -> None:
