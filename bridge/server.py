@@ -111,7 +111,7 @@ def create_server(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES,
         await kernels.shutdown(params)
 
     @server.feature(NOTEBOOK_DESERIALIZE)
-    async def notebook_deserialize(ls: BridgeServer, params: Any) -> dict[str, Any]:
+    async def notebook_deserialize(ls: BridgeServer, params: Any) -> dict[str, Any] | RawResult:
         return await codec.deserialize_request(params, ls.max_notebook_bytes, ls.output_drained)
 
     @server.feature(NOTEBOOK_SERIALIZE)

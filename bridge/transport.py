@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from bridge.collector import with_collector_paused
 from bridge.file_content import LARGE_BODY_BYTES, split_file_content
 from bridge.pipes import FrameReader, Oversized, open_stdio
 from bridge.protocol import (
@@ -59,7 +60,8 @@ async def serve_stream(
         try:
             # Big bodies parse in a thread so kernel output keeps flowing meanwhile.
             if len(frame) > LARGE_BODY_BYTES:
-                message = await asyncio.to_thread(parse_large_body, frame)
+                message = await asyncio.to_thread(with_collector_paused(parse_large_body),
+                                                  frame)
             else:
                 message = orjson.loads(frame)
         except orjson.JSONDecodeError as exc:

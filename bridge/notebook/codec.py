@@ -7,9 +7,11 @@ import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import orjson
 import pybase64
 
-from bridge.notebook.reading import read_notebook
+from bridge.collector import with_collector_paused
+from bridge.notebook.reading import Reading, read_notebook
 from bridge.notebook.writing import write_notebook_base64, write_notebook_json
 from bridge.protocol import BridgeError, ErrorCode, RawResult, require
 
@@ -24,18 +26,24 @@ _pending_checks: set[asyncio.Future[None]] = set()
 
 async def deserialize_request(
     params: Any, max_bytes: int, reply_sent: Callable[[], Awaitable[None]] | None = None
-) -> dict[str, Any]:
+) -> dict[str, Any] | RawResult:
     content = _file_content(params, max_bytes)
     if len(content) <= _IN_THREAD_CHARS:
         return read_notebook(content).result
-    # Large files parse off the event loop so kernels keep streaming meanwhile.
+    # Large files are read and the reply encoded off the event loop, so kernels keep
+    # streaming meanwhile.
     defer = len(content) > DEFER_CHECK_CHARS
-    reading = await asyncio.to_thread(read_notebook, content, defer)
+    reading, reply = await asyncio.to_thread(with_collector_paused(_read_large), content, defer)
     if defer:
         check = asyncio.ensure_future(_check_later(reading.finish, reply_sent))
         _pending_checks.add(check)
         check.add_done_callback(_pending_checks.discard)
-    return reading.result
+    return RawResult(reply)
+
+
+def _read_large(content: str | bytes, defer: bool) -> tuple[Reading, bytes]:
+    reading = read_notebook(content, defer)
+    return reading, orjson.dumps(reading.result)
 
 
 def _file_content(params: Any, max_bytes: int) -> str | bytes:
@@ -85,7 +93,7 @@ async def _check_later(
     await asyncio.sleep(0)
     if reply_sent is not None:
         await reply_sent()
-    await asyncio.to_thread(finish)
+    await asyncio.to_thread(with_collector_paused(finish))
 
 
 async def serialize_request(params: Any) -> RawResult:
@@ -100,7 +108,7 @@ async def serialize_request(params: Any) -> RawResult:
         write_notebook_base64 if encoding == "base64" else write_notebook_json)
     cells = notebook.get("cells")
     if isinstance(cells, list) and len(cells) > 200:
-        content = await asyncio.to_thread(write, notebook)
+        content = await asyncio.to_thread(with_collector_paused(write), notebook)
     else:
         content = write(notebook)
     # Written out as it is: no copy into one message body, no escaping again.
