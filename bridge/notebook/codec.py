@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pybase64
 
-from bridge.collector import with_collector_paused
+from bridge.collector import release_memory, with_collector_paused
 from bridge.notebook.reading import Reading, read_notebook
 from bridge.notebook.writing import write_notebook_base64, write_notebook_json
 from bridge.protocol import BridgeError, ErrorCode, RawResult, require
@@ -21,7 +21,7 @@ _IN_THREAD_CHARS = 1 << 20
 # much as parsing); saving waits for it, so nothing is written before it is done.
 DEFER_CHECK_CHARS = 16 << 20
 
-_pending_checks: set[asyncio.Future[None]] = set()
+_pending_work: set[asyncio.Future[None]] = set()
 
 
 async def deserialize_request(
@@ -35,9 +35,7 @@ async def deserialize_request(
     defer = len(content) > DEFER_CHECK_CHARS
     reading, reply = await asyncio.to_thread(with_collector_paused(_read_large), content, defer)
     if defer:
-        check = asyncio.ensure_future(_check_later(reading.finish, reply_sent))
-        _pending_checks.add(check)
-        check.add_done_callback(_pending_checks.discard)
+        _after_reply(reply_sent, with_collector_paused(reading.finish), release_memory)
     return RawResult(reply)
 
 
@@ -86,29 +84,40 @@ def _too_large(max_bytes: int) -> BridgeError:
     )
 
 
-async def _check_later(
-    finish: Callable[[], None], reply_sent: Callable[[], Awaitable[None]] | None
-) -> None:
+def _after_reply(reply_sent: Callable[[], Awaitable[None]] | None,
+                 *steps: Callable[[], None]) -> None:
+    """Run `steps` in a thread once the reply is written; a save waits for them."""
+    work = asyncio.ensure_future(_run_after_reply(reply_sent, steps))
+    _pending_work.add(work)
+    work.add_done_callback(_pending_work.discard)
+
+
+async def _run_after_reply(reply_sent: Callable[[], Awaitable[None]] | None,
+                           steps: tuple[Callable[[], None], ...]) -> None:
     # Start only once the reply is written: a busy thread would slow the writing loop.
     await asyncio.sleep(0)
     if reply_sent is not None:
         await reply_sent()
-    await asyncio.to_thread(with_collector_paused(finish))
+    for step in steps:
+        await asyncio.to_thread(step)
 
 
-async def serialize_request(params: Any) -> RawResult:
+async def serialize_request(
+    params: Any, reply_sent: Callable[[], Awaitable[None]] | None = None
+) -> RawResult:
     notebook = require(params, "notebook", dict)
     encoding = params.get("encoding", "text")
     if encoding not in ("text", "base64"):
         raise BridgeError(ErrorCode.INVALID_PARAMS,
                           "parameter 'encoding' must be 'text' or 'base64'")
-    if _pending_checks:
-        await asyncio.gather(*_pending_checks, return_exceptions=True)
+    if _pending_work:
+        await asyncio.gather(*_pending_work, return_exceptions=True)
     write: Callable[[Any], Sequence[bytes | memoryview]] = (
         write_notebook_base64 if encoding == "base64" else write_notebook_json)
     cells = notebook.get("cells")
     if isinstance(cells, list) and len(cells) > 200:
         content = await asyncio.to_thread(with_collector_paused(write), notebook)
+        _after_reply(reply_sent, release_memory)
     else:
         content = write(notebook)
     # Written out as it is: no copy into one message body, no escaping again.
