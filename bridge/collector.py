@@ -10,6 +10,7 @@ everything as usual.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import functools
@@ -24,6 +25,9 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _holders = 0
 _was_enabled = False
+
+IDLE_SECONDS = 5.0
+_idle_release: asyncio.TimerHandle | None = None
 
 Params = ParamSpec("Params")
 Result = TypeVar("Result")
@@ -54,6 +58,18 @@ def with_collector_paused(function: Callable[Params, Result]) -> Callable[Params
             return function(*args, **kwargs)
 
     return paused
+
+
+def release_memory_when_idle(delay: float = IDLE_SECONDS) -> None:
+    """Release memory once `delay` seconds pass without another large read or save: an
+    editor opening or saving notebooks one after another reuses the memory meanwhile
+    instead of faulting it in again."""
+    global _idle_release
+    loop = asyncio.get_running_loop()
+    if _idle_release is not None:
+        _idle_release.cancel()
+    _idle_release = loop.call_later(
+        delay, lambda: loop.run_in_executor(None, lambda: release_memory()))
 
 
 def release_memory() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pybase64
 
-from bridge.collector import release_memory, with_collector_paused
+from bridge.collector import release_memory_when_idle, with_collector_paused
 from bridge.notebook.reading import Reading, read_notebook
 from bridge.notebook.writing import write_notebook_base64, write_notebook_json
 from bridge.protocol import BridgeError, ErrorCode, RawResult, require
@@ -35,7 +35,7 @@ async def deserialize_request(
     defer = len(content) > DEFER_CHECK_CHARS
     reading, reply = await asyncio.to_thread(with_collector_paused(_read_large), content, defer)
     if defer:
-        _after_reply(reply_sent, with_collector_paused(reading.finish), release_memory)
+        _after_reply(reply_sent, with_collector_paused(reading.finish))
     return RawResult(reply)
 
 
@@ -86,7 +86,8 @@ def _too_large(max_bytes: int) -> BridgeError:
 
 def _after_reply(reply_sent: Callable[[], Awaitable[None]] | None,
                  *steps: Callable[[], None]) -> None:
-    """Run `steps` in a thread once the reply is written; a save waits for them."""
+    """Run `steps` in a thread once the reply is written (a save waits for them), then
+    have the memory released when the bridge is idle."""
     work = asyncio.ensure_future(_run_after_reply(reply_sent, steps))
     _pending_work.add(work)
     work.add_done_callback(_pending_work.discard)
@@ -100,6 +101,7 @@ async def _run_after_reply(reply_sent: Callable[[], Awaitable[None]] | None,
         await reply_sent()
     for step in steps:
         await asyncio.to_thread(step)
+    release_memory_when_idle()
 
 
 async def serialize_request(
@@ -117,7 +119,7 @@ async def serialize_request(
     cells = notebook.get("cells")
     if isinstance(cells, list) and len(cells) > 200:
         content = await asyncio.to_thread(with_collector_paused(write), notebook)
-        _after_reply(reply_sent, release_memory)
+        _after_reply(reply_sent)
     else:
         content = write(notebook)
     # Written out as it is: no copy into one message body, no escaping again.

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
+import time
 
+import pytest
+
+from bridge import collector
 from bridge.collector import collector_paused, release_memory, with_collector_paused
 
 
@@ -76,3 +81,27 @@ def test_released_memory_goes_back_to_the_system() -> None:
     release_memory()
     assert grown - before > 150
     assert resident_mb() - before < (grown - before) / 3
+
+
+def test_memory_is_released_once_no_large_request_came_for_a_while(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    released: list[float] = []
+    done = threading.Event()
+
+    def release() -> None:
+        released.append(time.monotonic())
+        done.set()
+
+    monkeypatch.setattr(collector, "release_memory", release)
+
+    async def main() -> float:
+        start = time.monotonic()
+        collector.release_memory_when_idle(0.2)
+        await asyncio.sleep(0.1)
+        collector.release_memory_when_idle(0.2)  # another large read: the wait starts over
+        await asyncio.to_thread(done.wait, 10)
+        await asyncio.sleep(0.3)
+        return start
+
+    start = asyncio.run(main())
+    assert len(released) == 1 and released[0] - start >= 0.3
