@@ -85,6 +85,7 @@ def create_server(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES,
     async def initialized(ls: BridgeServer, params: Any) -> None:
         kernels.configure(getattr(ls.protocol, "initialization_options", None))
         language.configure(getattr(ls.protocol, "initialization_options", None))
+        await codec.warm_up()
 
     @server.feature(KERNEL_SPECS)
     async def kernel_specs(ls: BridgeServer, params: Any) -> dict[str, Any]:

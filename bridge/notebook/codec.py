@@ -11,6 +11,7 @@ import orjson
 import pybase64
 
 from bridge.collector import release_memory_when_idle, with_collector_paused
+from bridge.notebook import validation
 from bridge.notebook.reading import Reading, read_notebook
 from bridge.notebook.writing import write_notebook_base64, write_notebook_json
 from bridge.protocol import BridgeError, ErrorCode, RawResult, require
@@ -82,6 +83,11 @@ def _too_large(max_bytes: int) -> BridgeError:
         f"the notebook is larger than the bridge's limit of {max_bytes} bytes "
         "(nbbridge serve --max-notebook-size)",
     )
+
+
+async def warm_up() -> None:
+    """Prepare what the first notebook opened needs, off the event loop."""
+    await asyncio.to_thread(validation.prepare)
 
 
 def _after_reply(reply_sent: Callable[[], Awaitable[None]] | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import os
 from typing import Any
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nbformat import validator
 
+from bridge.notebook import validation
 from bridge.notebook.validation import _is_valid, validation_warnings
 
 from codec.helpers import parseable_v4
@@ -93,3 +95,12 @@ def test_unknown_cell_type_is_invalid(minor: int) -> None:
            "metadata": {}, "nbformat": 4, "nbformat_minor": minor}
     assert not _is_valid(top, minor)
     assert not whole_schema_says_valid(top, minor)
+
+
+def test_the_check_is_compiled_once_whoever_asks_first() -> None:
+    validation._compiled_check.cache_clear()
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        checks = list(pool.map(lambda _: validation._typed_check(5), range(4)))
+        pool.submit(validation.prepare).result()
+    assert all(check is checks[0] for check in checks)
+    assert validation._compiled_check.cache_info().misses == 1
