@@ -1,5 +1,8 @@
-"""Pausing Python's cyclic garbage collector while a large notebook is read or written,
-and giving the memory back once it is done.
+"""Where large notebooks are read and written: one worker thread, Python's cyclic garbage
+collector paused meanwhile, and the memory given back once the bridge is idle.
+
+Large reads and writes take turns on their own thread (they would contend for the GIL
+anyway), which leaves the default executor free for file work such as checkpoints.
 
 Parsing an 80 MB notebook makes a million dicts, lists and strings, none of them in a
 cycle; meanwhile the collector, triggered by the count of new objects, walks every
@@ -11,6 +14,7 @@ everything as usual.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import ctypes
 import ctypes.util
 import functools
@@ -26,6 +30,7 @@ _lock = threading.Lock()
 _holders = 0
 _was_enabled = False
 
+_large_work = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="nbbridge-large")
 IDLE_SECONDS = 5.0
 _idle_release: asyncio.TimerHandle | None = None
 
@@ -50,14 +55,15 @@ def collector_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def with_collector_paused(function: Callable[Params, Result]) -> Callable[Params, Result]:
-    """`function`, run with the collector paused (for asyncio.to_thread)."""
+async def run_large(function: Callable[Params, Result], *args: Params.args,
+                    **kwargs: Params.kwargs) -> Result:
+    """`function(*args)` on the large-notebook thread, with the collector paused."""
 
-    def paused(*args: Params.args, **kwargs: Params.kwargs) -> Result:
+    def paused() -> Result:
         with collector_paused():
             return function(*args, **kwargs)
 
-    return paused
+    return await asyncio.get_running_loop().run_in_executor(_large_work, paused)
 
 
 def release_memory_when_idle(delay: float = IDLE_SECONDS) -> None:
@@ -69,7 +75,7 @@ def release_memory_when_idle(delay: float = IDLE_SECONDS) -> None:
     if _idle_release is not None:
         _idle_release.cancel()
     _idle_release = loop.call_later(
-        delay, lambda: loop.run_in_executor(None, lambda: release_memory()))
+        delay, lambda: loop.run_in_executor(_large_work, lambda: release_memory()))
 
 
 def release_memory() -> None:

@@ -7,7 +7,6 @@ body once with orjson and answers every malformed request with a JSON-RPC error.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
@@ -17,7 +16,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from bridge.collector import with_collector_paused
+from bridge.collector import run_large
 from bridge.file_content import LARGE_BODY_BYTES, split_file_content
 from bridge.pipes import FrameReader, Oversized, open_stdio
 from bridge.protocol import (
@@ -60,8 +59,7 @@ async def serve_stream(
         try:
             # Big bodies parse in a thread so kernel output keeps flowing meanwhile.
             if len(frame) > LARGE_BODY_BYTES:
-                message = await asyncio.to_thread(with_collector_paused(parse_large_body),
-                                                  frame)
+                message = await run_large(parse_large_body, frame)
             else:
                 message = orjson.loads(frame)
         except orjson.JSONDecodeError as exc:

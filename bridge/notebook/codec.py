@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pybase64
 
-from bridge.collector import release_memory_when_idle, with_collector_paused
+from bridge.collector import release_memory_when_idle, run_large
 from bridge.notebook import validation
 from bridge.notebook.reading import Reading, read_notebook
 from bridge.notebook.writing import write_notebook_base64, write_notebook_json
@@ -34,9 +34,9 @@ async def deserialize_request(
     # Large files are read and the reply encoded off the event loop, so kernels keep
     # streaming meanwhile.
     defer = len(content) > DEFER_CHECK_CHARS
-    reading, reply = await asyncio.to_thread(with_collector_paused(_read_large), content, defer)
+    reading, reply = await run_large(_read_large, content, defer)
     if defer:
-        _after_reply(reply_sent, with_collector_paused(reading.finish))
+        _after_reply(reply_sent, reading.finish)
     return RawResult(reply)
 
 
@@ -87,7 +87,7 @@ def _too_large(max_bytes: int) -> BridgeError:
 
 async def warm_up() -> None:
     """Prepare what the first notebook opened needs, off the event loop."""
-    await asyncio.to_thread(validation.prepare)
+    await run_large(validation.prepare)
 
 
 def _after_reply(reply_sent: Callable[[], Awaitable[None]] | None,
@@ -106,7 +106,7 @@ async def _run_after_reply(reply_sent: Callable[[], Awaitable[None]] | None,
     if reply_sent is not None:
         await reply_sent()
     for step in steps:
-        await asyncio.to_thread(step)
+        await run_large(step)
     release_memory_when_idle()
 
 
@@ -124,7 +124,7 @@ async def serialize_request(
         write_notebook_base64 if encoding == "base64" else write_notebook_json)
     cells = notebook.get("cells")
     if isinstance(cells, list) and len(cells) > 200:
-        content = await asyncio.to_thread(with_collector_paused(write), notebook)
+        content = await run_large(write, notebook)
         _after_reply(reply_sent)
     else:
         content = write(notebook)

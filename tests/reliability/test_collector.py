@@ -10,7 +10,7 @@ import time
 import pytest
 
 from bridge import collector
-from bridge.collector import collector_paused, release_memory, with_collector_paused
+from bridge.collector import collector_paused, release_memory, run_large
 
 
 def test_paused_while_any_holder_is_inside_and_back_after() -> None:
@@ -31,7 +31,7 @@ def test_paused_while_any_holder_is_inside_and_back_after() -> None:
     leave.set()
     other.join(10)
     assert gc.isenabled()
-    assert with_collector_paused(gc.isenabled)() is False
+    assert asyncio.run(run_large(gc.isenabled)) is False
     assert gc.isenabled()
 
 
