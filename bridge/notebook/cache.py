@@ -101,11 +101,10 @@ def outputs_key(data: bytes) -> OutputsKey:
     return len(data), hash(data)
 
 
-def remember_outputs(token: str, data: bytes) -> OutputsKey:
+def remember_outputs(token: str, data: bytes) -> None:
     key = outputs_key(data)
     _outputs.put(key, data)
     _tokens.put(token, key)
-    return key
 
 
 def token_outputs_key(token: str) -> OutputsKey | None:

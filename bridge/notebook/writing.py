@@ -135,8 +135,7 @@ def _file_parts(notebook: Any) -> tuple[list[str], dict[str, Any] | None]:
 
 
 def remember_texts(notebook: dict[str, Any], verified: layout.Verified) -> None:
-    """Cache what each part of a just-read notebook is written as, for the next save, and
-    keep each code cell's outputs under the token its `codec.outputs` carries."""
+    """Cache what each part of a just-read notebook is written as, for the next save."""
     style = FileStyle.from_json(notebook["codec"].get("style"))
     style_key = hash(style)
     top = _skeleton_key_source(notebook)
@@ -161,42 +160,41 @@ def keep_outputs(notebook: dict[str, Any]) -> None:
             remember_outputs(token, _dumps(cell["outputs"]))
 
 
-def _outputs_token(cell: dict[str, Any]) -> str | None:
+def _outputs_token(cell: Any) -> str | None:
+    """The token a code cell's outputs were read under, if it carries one."""
+    if not isinstance(cell, dict) or cell.get("kind") != "code":
+        return None
     codec = cell.get("codec")
     token = codec.get("outputs") if isinstance(codec, dict) else None
     return token if isinstance(token, str) else None
 
 
 def _key_form(cell: Any, index: int, just_read: bool = False) -> Any:
-    """The cell as its text is cached: a code cell's outputs by their content key, whether
-    the client sent them or only their token, and without the token (new at each read).
-    Outputs sent in full are keyed by what they are, not by the token (the cell may have
-    run since); a cell `just_read` has the outputs its token was given for."""
-    if not isinstance(cell, dict) or cell.get("kind") != "code":
-        return cell
+    """The cell as its text is cached. A cell with an outputs token is keyed by its
+    outputs' content instead of the token (new at each read), whether the client sent
+    the outputs or only the token; outputs sent in full are keyed by what they are (the
+    cell may have run since), except in a cell `just_read`, whose outputs are the ones
+    its token was given for."""
     token = _outputs_token(cell)
+    if token is None:
+        return cell
     key: OutputsKey | None = None
-    if token is not None and ("outputs" not in cell or just_read):
+    if "outputs" not in cell or just_read:
         key = token_outputs_key(token)
         if key is None and "outputs" not in cell:
             raise _unknown_outputs(token, index)
     if key is None:
-        if "outputs" not in cell:
-            return cell
         key = outputs_key(_dumps(cell["outputs"]))
     stripped = {name: value for name, value in cell.items() if name != "outputs"}
-    if token is not None:
-        stripped["codec"] = {name: value for name, value in cell["codec"].items()
-                             if name != "outputs"}
+    stripped["codec"] = {name: value for name, value in cell["codec"].items()
+                         if name != "outputs"}
     return [stripped, key]
 
 
 def _with_outputs(cell: Any, index: int) -> Any:
     """The cell with its outputs, taken from the store when it came with the token only."""
-    if not isinstance(cell, dict) or cell.get("kind") != "code" or "outputs" in cell:
-        return cell
     token = _outputs_token(cell)
-    if token is None:
+    if token is None or "outputs" in cell:
         return cell
     stored = token_outputs(token)
     if stored is None:
