@@ -40,3 +40,11 @@ def without_output_tokens(result: Any) -> Any:
             if not codec:
                 del cell["codec"]
     return copied
+
+
+def deserialize_body(value: bytes, member: bytes = b"content", after: bytes = b"",
+                     method: bytes = b"notebook/deserialize", msg_id: int = 7) -> bytes:
+    """A request body written by hand: `value` is the member's JSON (a string literal),
+    `after` whatever follows it inside params."""
+    return (b'{"jsonrpc":"2.0","id":%d,"method":"%b","params":{"%b":%b%b}}'
+            % (msg_id, method, member, value, after))

@@ -9,17 +9,13 @@ import orjson
 
 from bridge.file_content import split_file_content
 
+from codec.helpers import deserialize_body
+
 SOURCE = ("print(\"é😀 漢字 \\t\")\n" + "\\" * 70_000 + "\n\x1b[31mred\x1b[0m\n") * 30
 TEXT = json.dumps({"cells": [{"cell_type": "code", "source": SOURCE, "metadata": {},
                               "outputs": [], "execution_count": None}],
                    "metadata": {}, "nbformat": 4, "nbformat_minor": 4,
                    "pad": ["漢😀\"\\/\r\n" * 300_000]}, ensure_ascii=False)
-
-
-def message(value: bytes, member: bytes = b"content", after: bytes = b"",
-            method: bytes = b"notebook/deserialize") -> bytes:
-    return (b'{"jsonrpc":"2.0","id":7,"method":"%b","params":{"%b":%b%b}}'
-            % (method, member, value, after))
 
 
 def test_text_in_pieces_is_the_text() -> None:
@@ -29,14 +25,15 @@ def test_text_in_pieces_is_the_text() -> None:
     assert len(expected) > 5 << 20
     for value in (orjson.dumps(TEXT), json.dumps(TEXT).encode(),
                   orjson.dumps(TEXT).replace(b"/", b"\\/")):
-        split = split_file_content(bytearray(message(value)))
+        split = split_file_content(bytearray(deserialize_body(value)))
         assert split is not None and split["params"]["content"] == expected
 
 
 def test_base64_is_the_file() -> None:
     for extra in (b"", b"a", b"ab"):  # with and without padding at the end
         raw = TEXT.encode() + extra
-        split = split_file_content(message(b'"%b"' % base64.b64encode(raw), b"contentBase64"))
+        body = deserialize_body(b'"%b"' % base64.b64encode(raw), b"contentBase64")
+        split = split_file_content(body)
         assert split is not None and split["params"]["contentBase64"] == raw
 
 
@@ -44,13 +41,14 @@ def test_anything_else_is_left_to_the_general_parse() -> None:
     text = orjson.dumps(TEXT)
     encoded = base64.b64encode(TEXT.encode())
     bodies = [
-        message(text, after=b',"note":"x"'),
-        message(text, method=b"notebook/serialize"),
-        message(text[:-5000] + b"\n" + text[-5000:]),  # a raw newline: not JSON
-        message(text[:-5000] + b'"' + text[-5000:]),
-        message(b'"%b"' % encoded, b"contentBase64", after=b',"note":"x"'),
+        deserialize_body(text, after=b',"note":"x"'),
+        deserialize_body(text, method=b"notebook/serialize"),
+        deserialize_body(text[:-5000] + b"\n" + text[-5000:]),  # a raw newline: not JSON
+        deserialize_body(text[:-5000] + b'"' + text[-5000:]),
+        deserialize_body(b'"%b"' % encoded, b"contentBase64", after=b',"note":"x"'),
         # padding inside the string: no base64 decoder would take it whole
-        message(b'"%b"' % (encoded[:3 << 20] + b"QQ==" + encoded[3 << 20:]), b"contentBase64"),
+        deserialize_body(b'"%b"' % (encoded[:3 << 20] + b"QQ==" + encoded[3 << 20:]),
+                         b"contentBase64"),
     ]
     for body in bodies:
         assert split_file_content(body) is None

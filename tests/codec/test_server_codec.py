@@ -16,7 +16,7 @@ from bridge import __version__
 from bridge.notebook.writing import base64_pieces
 
 from bridge_client import BridgeClient, RpcError
-from codec.helpers import parseable_v4, without_output_tokens
+from codec.helpers import deserialize_body, parseable_v4, without_output_tokens
 from conftest import CORPUS
 
 
@@ -170,8 +170,7 @@ async def test_large_base64_notebook_opens_the_same_whatever_the_message_looks_l
 
     def body(msg_id: int, value: bytes, after: bytes = b"",
              method: bytes = b"notebook/deserialize") -> bytes:
-        return (b'{"jsonrpc":"2.0","id":%d,"method":"%b","params":{"contentBase64":"%b"%b}}'
-                % (msg_id, method, value, after))
+        return deserialize_body(b'"%b"' % value, b"contentBase64", after, method, msg_id)
 
     plain = await bridge.request_raw(1, body(1, encoded))
     escaped = await bridge.request_raw(2, body(2, encoded.replace(b"/", b"\\/")))
@@ -211,8 +210,7 @@ async def test_large_text_notebook_opens_the_same_whatever_the_message_looks_lik
 
     def body(msg_id: int, value: bytes, after: bytes = b"",
              method: bytes = b"notebook/deserialize") -> bytes:
-        return (b'{"jsonrpc":"2.0","id":%d,"method":"%b","params":{"content":%b%b}}'
-                % (msg_id, method, value, after))
+        return deserialize_body(value, b"content", after, method, msg_id)
 
     plain_value = orjson.dumps(text)
     ascii_value = json.dumps(text).encode()  # every non-ASCII character as \\uXXXX
