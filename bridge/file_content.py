@@ -6,8 +6,8 @@ Parsed whole, `content` becomes one str (4 bytes a character once a single emoji
 it) that then has to be encoded back to UTF-8 for parsing. Here the string is decoded
 from the body piece by piece: each piece is cut between two escapes and two characters,
 and orjson checks it as a string of its own, so the pieces decode exactly as the whole
-would. Anything unexpected (another method, a member after the file, a bad escape)
-leaves the message to the general parse, which gives the usual answer.
+would. Anything unexpected (another method, a long member after the file, a bad
+escape) leaves the message to the general parse, which gives the usual answer.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ LARGE_BODY_BYTES = 4 << 20  # smaller messages are parsed whole, on the event lo
 _FILE_MEMBER = re.compile(rb'"(content|contentBase64)"\s*:\s*"')
 _KEY_WITHIN = 4096  # the file's key is near the start of the message
 _STRING_PIECE = 1 << 16
+_TAIL = 16 << 10  # the members after the file (a partialResultToken, ...) are short
 
 _HIGH_SURROGATES = (b"d8", b"d9", b"da", b"db")
 
@@ -69,14 +70,37 @@ def _string_cut(body: Body, position: int, end: int) -> int:
     return end
 
 
+def _string_end(body: Body, start: int, base64: bool) -> int:
+    """The closing quote of the string that starts at `start`, or -1.
+
+    Base64 has no quote in it: the first quote ends it. A text's last unescaped quote
+    is looked for near the end of the message only; if the members after it are longer
+    than that, the quote found belongs to one of them, the piece before it does not
+    decode (it holds a bare quote), and the general parse answers.
+    """
+    if base64:
+        return body.find(b'"', start)
+    position = max(start, len(body) - _TAIL)
+    while (quote := body.find(b'"', position)) >= 0:
+        backslashes = 0
+        while body[quote - 1 - backslashes] == 0x5C:
+            backslashes += 1
+        if backslashes % 2 == 0:
+            return quote
+        position = quote + 1
+    return -1
+
+
 def split_file_content(body: Body) -> dict[str, Any] | None:
     """The message with its `params.content(Base64)` already decoded to bytes, or None
     when the body is not plainly that: the general path then parses it."""
     key = _FILE_MEMBER.search(body, 0, _KEY_WITHIN)
-    end = body.rfind(b'"')
-    if key is None or end < key.end():
+    if key is None:
         return None
     start, name = key.end(), key.group(1)
+    end = _string_end(body, start, base64=name == b"contentBase64")
+    if end < 0:
+        return None
     rest = body[:start] + body[end:]
     if rest.count(b'"%b"' % name) != 1:
         return None

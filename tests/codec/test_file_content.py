@@ -12,6 +12,9 @@ from bridge.file_content import split_file_content
 from codec.helpers import deserialize_body
 
 SOURCE = ("print(\"é😀 漢字 \\t\")\n" + "\\" * 70_000 + "\n\x1b[31mred\x1b[0m\n") * 30
+# short members after the file, as a client may put them (an LSP partialResultToken)
+AFTER = b',"partialResultToken":"p-1" , "note":"a\\"b\\\\"'
+LONG_AFTER = AFTER + b',"long":"%b"' % (b"x" * (20 << 10))
 TEXT = json.dumps({"cells": [{"cell_type": "code", "source": SOURCE, "metadata": {},
                               "outputs": [], "execution_count": None}],
                    "metadata": {}, "nbformat": 4, "nbformat_minor": 4,
@@ -25,27 +28,33 @@ def test_text_in_pieces_is_the_text() -> None:
     assert len(expected) > 5 << 20
     for value in (orjson.dumps(TEXT), json.dumps(TEXT).encode(),
                   orjson.dumps(TEXT).replace(b"/", b"\\/")):
-        split = split_file_content(bytearray(deserialize_body(value)))
-        assert split is not None and split["params"]["content"] == expected
+        for after in (b"", AFTER):
+            split = split_file_content(bytearray(deserialize_body(value, after=after)))
+            assert split is not None and split["params"]["content"] == expected
+            assert split["params"].get("note") == (None if not after else 'a"b\\')
 
 
 def test_base64_is_the_file() -> None:
     for extra in (b"", b"a", b"ab"):  # with and without padding at the end
         raw = TEXT.encode() + extra
-        body = deserialize_body(b'"%b"' % base64.b64encode(raw), b"contentBase64")
-        split = split_file_content(body)
-        assert split is not None and split["params"]["contentBase64"] == raw
+        for after in (b"", AFTER, LONG_AFTER):
+            body = deserialize_body(b'"%b"' % base64.b64encode(raw), b"contentBase64", after)
+            split = split_file_content(body)
+            assert split is not None and split["params"]["contentBase64"] == raw
+            assert split["params"].get("partialResultToken") == ("p-1" if after else None)
 
 
 def test_anything_else_is_left_to_the_general_parse() -> None:
     text = orjson.dumps(TEXT)
     encoded = base64.b64encode(TEXT.encode())
     bodies = [
-        deserialize_body(text, after=b',"note":"x"'),
+        deserialize_body(text, after=LONG_AFTER),
         deserialize_body(text, method=b"notebook/serialize"),
         deserialize_body(text[:-5000] + b"\n" + text[-5000:]),  # a raw newline: not JSON
         deserialize_body(text[:-5000] + b'"' + text[-5000:]),
-        deserialize_body(b'"%b"' % encoded, b"contentBase64", after=b',"note":"x"'),
+        # an escape: a JSON string, but not base64 until unescaped
+        deserialize_body(b'"%b\\u0041%b"' % (encoded[:1000], encoded[1001:]),
+                         b"contentBase64"),
         # padding inside the string: no base64 decoder would take it whole
         deserialize_body(b'"%b"' % (encoded[:3 << 20] + b"QQ==" + encoded[3 << 20:]),
                          b"contentBase64"),
