@@ -155,8 +155,8 @@ async def test_base64_transport_round_trips_bytes(bridge: BridgeClient) -> None:
 async def test_large_base64_notebook_opens_the_same_whatever_the_message_looks_like(
         bridge: BridgeClient) -> None:
     """A large `contentBase64` is decoded straight from the message when it is plainly
-    there; escaped slashes, members after it, or another method take the general path,
-    with the same result."""
+    there (members after it too); escaped slashes or another method take the general
+    path, with the same result."""
 
     png = base64.b64encode(bytes(range(256)) * 24_000).decode()  # ~8 MB of output
     notebook = {"cells": [{"cell_type": "code", "execution_count": 1, "id": "a",
@@ -196,9 +196,9 @@ async def test_large_base64_notebook_opens_the_same_whatever_the_message_looks_l
 async def test_large_text_notebook_opens_the_same_whatever_the_message_looks_like(
         bridge: BridgeClient) -> None:
     """A large `content` is decoded from the message in pieces: escapes of every kind,
-    emoji, CJK and long runs of backslashes come out as orjson reads the whole string;
-    a member after it, another method or a string that is not valid JSON take the
-    general path, with the same answer."""
+    emoji, CJK and long runs of backslashes come out as orjson reads the whole string,
+    with or without a member after it; another method or a string that is not valid
+    JSON take the general path, with the same answer."""
     source = ("print(\"é😀 漢字 \\t tab\")\n" + "\\" * 70_000 + "\n\x1b[31mred\x1b[0m\n") * 20
     notebook = {"cells": [{"cell_type": "code", "execution_count": 1, "id": "a",
                            "metadata": {}, "source": source.splitlines(True), "outputs": [{
