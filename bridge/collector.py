@@ -8,7 +8,8 @@ Parsing an 80 MB notebook makes a million dicts, lists and strings, none of them
 cycle; meanwhile the collector, triggered by the count of new objects, walks every
 object alive several times over (a quarter of the time a read takes). While any thread
 is inside `collector_paused()` the collector waits; reference counting still frees
-everything as usual.
+everything as usual. When the last one leaves, what is alive is set aside (frozen) so
+the collector does not walk it at its next turn; the idle release collects it all.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def collector_paused() -> Iterator[None]:
         with _lock:
             _holders -= 1
             if _holders == 0 and _was_enabled:
+                # What was made meanwhile is young to the collector, which would walk
+                # all of it at its next turn (~40 ms for a large notebook, a while
+                # before most of it is let go): set it aside until the idle release.
+                gc.freeze()
                 gc.enable()
 
 
@@ -81,6 +86,7 @@ def release_memory_when_idle(delay: float = IDLE_SECONDS) -> None:
 def release_memory() -> None:
     """Collect cycles and hand freed memory back to the system: reading a large notebook
     leaves hundreds of MB free inside the process, which glibc keeps otherwise."""
+    gc.unfreeze()
     gc.collect()
     trim = _malloc_trim()
     if trim is not None:

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -52,6 +53,29 @@ def test_an_error_inside_still_resumes_the_collector() -> None:
     except ValueError:
         pass
     assert gc.isenabled()
+
+
+def test_what_was_made_while_paused_waits_for_the_idle_release() -> None:
+    """A read's million objects are not walked by the next collection after it; a cycle
+    made meanwhile is still collected when the memory is released."""
+    class Node:
+        partner: Node
+
+    release_memory()
+    with collector_paused():
+        kept = [[number] for number in range(100_000)]
+        cycle_a, cycle_b = Node(), Node()
+        cycle_a.partner, cycle_b.partner = cycle_b, cycle_a
+        gone = weakref.ref(cycle_a)
+        del cycle_a, cycle_b
+    assert gc.get_freeze_count() >= len(kept)
+    assert gc.get_count()[0] < 1000
+    gc.collect()
+    assert gone() is not None, "set aside: not walked by an ordinary collection"
+    release_memory()
+    assert gc.get_freeze_count() == 0
+    assert gone() is None
+    del kept
 
 
 def test_released_memory_goes_back_to_the_system() -> None:
