@@ -179,6 +179,14 @@ class BridgeProtocol(LanguageServerProtocol):
         writer.write_message(body)
 
 
+    def send_partial_result(self, token: int | str, value: bytes) -> None:
+        """`$/progress` with one part of a request's result (LSP partial results), its
+        value already encoded."""
+        if isinstance(self.writer, PipeWriter):
+            head = b'{"jsonrpc":"2.0","method":"$/progress","params":{"token":%b,"value":'
+            self.writer.write_message(head % orjson.dumps(token), value, b"}}")
+
+
 class BridgeLanguageServerProtocol(BridgeProtocol):
     """Adds the bridge's own capabilities to the initialize result."""
 

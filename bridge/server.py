@@ -56,6 +56,15 @@ class BridgeServer(LanguageServer):
         if isinstance(self.protocol.writer, PipeWriter):
             await self.protocol.writer.drained()
 
+    async def send_partial_result(self, token: int | str, value: bytes) -> None:
+        """Send one partial result; return once it is in the pipe (a slow client holds
+        the sender back) and other messages have had their turn."""
+        protocol = self.protocol
+        assert isinstance(protocol, BridgeLanguageServerProtocol)
+        protocol.send_partial_result(token, value)
+        await self.output_drained()
+        await asyncio.sleep(0)
+
     async def run_shutdown_hooks(self) -> None:
         for hook in reversed(self.shutdown_hooks):
             try:
@@ -113,7 +122,8 @@ def create_server(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES,
 
     @server.feature(NOTEBOOK_DESERIALIZE)
     async def notebook_deserialize(ls: BridgeServer, params: Any) -> dict[str, Any] | RawResult:
-        return await codec.deserialize_request(params, ls.max_notebook_bytes, ls.output_drained)
+        return await codec.deserialize_request(params, ls.max_notebook_bytes, ls.output_drained,
+                                               ls.send_partial_result)
 
     @server.feature(NOTEBOOK_SERIALIZE)
     async def notebook_serialize(ls: BridgeServer, params: Any) -> RawResult:

@@ -50,6 +50,17 @@ class RpcError(Exception):
         self.data: Any = error.get("data")
 
 
+class _Parts(list[Any]):
+    def __init__(self, on_part: Callable[[Any], None] | None) -> None:
+        super().__init__()
+        self.on_part = on_part
+
+    def append(self, value: Any) -> None:
+        super().append(value)
+        if self.on_part is not None:
+            self.on_part(value)
+
+
 class BridgeClient:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
@@ -61,6 +72,7 @@ class BridgeClient:
         self.notification_listeners: list[Callable[[str, Any], None]] = []
         self._answering: set[asyncio.Task[None]] = set()
         self.unmatched: list[dict[str, Any]] = []  # responses to no request of ours
+        self._partial_results: dict[str, _Parts] = {}  # by partialResultToken
         self._reader = asyncio.create_task(self._read_loop())
         self.initialize_result: dict[str, Any] | None = None
 
@@ -99,6 +111,30 @@ class BridgeClient:
         self._pending[msg_id] = future
         self._send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
         return await asyncio.wait_for(future, timeout)
+
+    async def request_in_parts(self, method: str, params: dict[str, Any],
+                               on_part: Callable[[Any], None] | None = None,
+                               timeout: float = 120) -> tuple[Any, list[Any]]:
+        """A request with a `partialResultToken`: its result, and the value of every
+        `$/progress` sent for that token before it, in order (each also handed to
+        `on_part` as it comes)."""
+        token = f"parts-{next(self._ids)}"
+        parts = self._partial_results[token] = _Parts(on_part)
+        try:
+            result = await self.request(method, {**params, "partialResultToken": token},
+                                        timeout)
+        finally:
+            del self._partial_results[token]
+        return result, parts
+
+    async def deserialize_in_parts(self, params: dict[str, Any]) -> tuple[Any, int]:
+        """`notebook/deserialize` as the VS Code extension asks for it: cells may come
+        in partial results, before those of the reply. Returns the whole result and how
+        many parts came."""
+        result, parts = await self.request_in_parts("notebook/deserialize", params)
+        cells = [cell for part in parts for cell in part["cells"]]
+        result["notebook"]["cells"] = cells + result["notebook"]["cells"]
+        return result, len(parts)
 
     async def request_message(self, message: dict[str, Any], timeout: float = 60) -> Any:
         """Send a request object as given (its own id, possibly odd params); return the
@@ -189,6 +225,9 @@ class BridgeClient:
             task = asyncio.create_task(self._answer(message))
             self._answering.add(task)
             task.add_done_callback(self._answering.discard)
+        elif (message.get("method") == "$/progress"
+              and (token := message["params"].get("token")) in self._partial_results):
+            self._partial_results[token].append(message["params"].get("value"))
         elif "method" in message:
             for listener in self.notification_listeners:
                 listener(message["method"], message.get("params"))

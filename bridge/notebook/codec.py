@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 import pybase64
 
-from bridge.collector import release_memory_when_idle, run_large
+from bridge.collector import collector_paused, release_memory_when_idle, run_large
 from bridge.notebook import validation
-from bridge.notebook.reading import Reading, read_notebook
+from bridge.notebook.reading import Reading, open_file, read_notebook
 from bridge.notebook.writing import write_notebook_base64, write_notebook_json
 from bridge.protocol import BridgeError, ErrorCode, RawResult, require
 
@@ -21,19 +21,34 @@ _IN_THREAD_CHARS = 1 << 20
 # Above this size the layout check runs after the reply has gone out (it costs about as
 # much as parsing); saving waits for it, so nothing is written before it is done.
 DEFER_CHECK_CHARS = 16 << 20
+# Cells sent as one partial result: about what the pipe holds, so the client can take a
+# part while the bridge makes the next.
+PART_BYTES = 1 << 20
 
 _pending_work: set[asyncio.Future[None]] = set()
 
 
+SendPart = Callable[[Any, bytes], Awaitable[None]]
+"""Sends `$/progress` with a partial result (token, value already JSON); returns once the
+client has taken the parts before."""
+
+
 async def deserialize_request(
-    params: Any, max_bytes: int, reply_sent: Callable[[], Awaitable[None]] | None = None
+    params: Any, max_bytes: int, reply_sent: Callable[[], Awaitable[None]] | None = None,
+    send_part: SendPart | None = None,
 ) -> dict[str, Any] | RawResult:
     content = _file_content(params, max_bytes)
+    token = _partial_result_token(params)
     if len(content) <= _IN_THREAD_CHARS:
         return read_notebook(content).result
+    defer = len(content) > DEFER_CHECK_CHARS
+    if defer and token is not None and send_part is not None:
+        reading = await _read_in_parts(content, lambda part: send_part(token, part))
+        _after_reply(reply_sent, reading.finish)
+        notebook = {**reading.result["notebook"], "cells": []}
+        return RawResult(orjson.dumps({**reading.result, "notebook": notebook}))
     # Large files are read and the reply encoded off the event loop, so kernels keep
     # streaming meanwhile.
-    defer = len(content) > DEFER_CHECK_CHARS
     reading, reply = await run_large(_read_large, content, defer)
     if defer:
         _after_reply(reply_sent, reading.finish)
@@ -43,6 +58,34 @@ async def deserialize_request(
 def _read_large(content: str | bytes, defer: bool) -> tuple[Reading, bytes]:
     reading = read_notebook(content, defer)
     return reading, orjson.dumps(reading.result)
+
+
+async def _read_in_parts(content: str | bytes,
+                         send: Callable[[bytes], Awaitable[None]]) -> Reading:
+    """Read a large file, sending its cells in parts as they are ready: the client parses
+    one part while the bridge makes (and checks) the next, instead of parsing the whole
+    reply after the bridge is done. The schema's warnings go in the reply."""
+    with collector_paused():
+        opened = await run_large(open_file, content)
+        cells = opened.file_cells
+        step = max(1, len(cells) * PART_BYTES // len(content))
+        transfer: list[dict[str, Any]] = []
+        for start in range(0, len(cells), step):
+            part = opened.transfer(cells[start:start + step])
+            transfer.extend(part)
+            await send(orjson.dumps({"cells": part}))
+        # off the loop: listing the problems of an invalid notebook takes a while
+        return await run_large(opened.reading, transfer)
+
+
+def _partial_result_token(params: Any) -> int | str | None:
+    token = params.get("partialResultToken") if isinstance(params, dict) else None
+    if token is None:
+        return None
+    if not isinstance(token, (int, str)) or isinstance(token, bool):
+        raise BridgeError(ErrorCode.INVALID_PARAMS,
+                          "parameter 'partialResultToken' must be an integer or a string")
+    return token
 
 
 def _file_content(params: Any, max_bytes: int) -> str | bytes:

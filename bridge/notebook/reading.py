@@ -18,7 +18,7 @@ import orjson
 from bridge.notebook import layout
 from bridge.notebook.cache import new_outputs_token
 from bridge.notebook.style import Encoder, FileStyle, detect_style
-from bridge.notebook.validation import validation_warnings
+from bridge.notebook.validation import SchemaCheck
 from bridge.notebook.writing import (
     CELL_KINDS,
     file_cell,
@@ -60,6 +60,15 @@ def read_notebook(text: str | bytes, defer_check: bool = False) -> Reading:
     caching of each cell's text for saving) is left to `Reading.finish`, to run after
     the result has gone out: for large files it costs as much as parsing.
     """
+    opened = open_file(text)
+    reading = opened.reading(opened.transfer(opened.file_cells))
+    if not defer_check:
+        reading.finish(record=True)
+    return reading
+
+
+def open_file(text: str | bytes) -> OpenedFile:
+    """Parse the file and learn its layout; raise a clear error if it is no notebook."""
     top = parse_json(text)
     if not isinstance(top, dict):
         raise BridgeError(
@@ -72,35 +81,50 @@ def read_notebook(text: str | bytes, defer_check: bool = False) -> Reading:
             ErrorCode.NOT_A_NOTEBOOK,
             "not a Jupyter notebook: the top-level object has no integer 'nbformat' member",
         )
-    warnings: list[str] = []
     if major > 4:
         raise BridgeError(
             ErrorCode.NOT_A_NOTEBOOK, f"nbformat {major} is newer than this bridge reads (4)"
         )
     if major < 4:
-        top, style = _upgrade(text, major), FileStyle()
-        warnings.append(
-            f"This notebook is nbformat {major}; it was upgraded to nbformat 4 and will be "
-            "saved as nbformat 4."
-        )
-    else:
-        style = detect_style(text, top)
-    warnings.extend(validation_warnings(top))
-    cells = top.get("cells")
-    if not isinstance(cells, list):
-        cells = []
-    minor = top.get("nbformat_minor")
-    with_ids = major == 4 and isinstance(minor, int) and minor >= 5
-    transfer_cells = [to_transfer_cell(cell, style.source_as_list, with_ids) for cell in cells]
-    notebook: dict[str, Any] = {}
-    for key, value in top.items():
-        notebook[key] = transfer_cells if key == "cells" else value
-    notebook.setdefault("cells", transfer_cells)
-    notebook["codec"] = {"style": style.to_json()}
-    reading = Reading({"notebook": notebook, "warnings": warnings}, text if major == 4 else None)
-    if not defer_check:
-        reading.finish(record=True)
-    return reading
+        warning = (f"This notebook is nbformat {major}; it was upgraded to nbformat 4 and "
+                   "will be saved as nbformat 4.")
+        return OpenedFile(_upgrade(text, major), FileStyle(), [warning], None)
+    return OpenedFile(top, detect_style(text, top), [], text)
+
+
+class OpenedFile:
+    """A parsed notebook file on its way to the client, which may take its cells in parts:
+    each part is checked against the schema as it is made."""
+
+    def __init__(self, top: dict[str, Any], style: FileStyle, warnings: list[str],
+                 text: str | bytes | None) -> None:
+        self.top = top
+        self.style = style
+        self.warnings = warnings
+        self._text = text  # kept for the layout check; None once upgraded from v3
+        cells = top.get("cells")
+        self.file_cells: list[Any] = cells if isinstance(cells, list) else []
+        self._schema = SchemaCheck(top)
+        minor = top.get("nbformat_minor")
+        # a file upgraded from v3 had no ids: it is not told that its cells lack them
+        self._with_ids = text is not None and isinstance(minor, int) and minor >= 5
+
+    def transfer(self, file_cells: list[Any]) -> list[dict[str, Any]]:
+        """These cells of the file (each once, in any order) as the client sees them."""
+        self._schema.check_cells(file_cells)
+        return [to_transfer_cell(cell, self.style.source_as_list, self._with_ids)
+                for cell in file_cells]
+
+    def reading(self, transfer_cells: list[dict[str, Any]]) -> Reading:
+        """The whole result, given every cell in its client form; the warnings name
+        every schema problem."""
+        notebook: dict[str, Any] = {}
+        for key, value in self.top.items():
+            notebook[key] = transfer_cells if key == "cells" else value
+        notebook.setdefault("cells", transfer_cells)
+        notebook["codec"] = {"style": self.style.to_json()}
+        warnings = self.warnings + self._schema.warnings()
+        return Reading({"notebook": notebook, "warnings": warnings}, self._text)
 
 
 class Reading:

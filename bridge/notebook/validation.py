@@ -8,6 +8,7 @@ import importlib.resources
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import fastjsonschema
@@ -21,35 +22,66 @@ _compiling = threading.Lock()
 
 def validation_warnings(top: dict[str, Any]) -> list[str]:
     """Every schema problem of a v4 notebook, one line each (none for a valid one)."""
-    minor = top.get("nbformat_minor")
-    minor = minor if isinstance(minor, int) and not isinstance(minor, bool) else 0
-    warnings: list[str] = []
-    if minor > 5:
-        warnings.append(
-            f"nbformat 4.{minor} is newer than 4.5: it is checked against the 4.5 schema"
-        )
-    minor = min(max(minor, 0), 5)
-    if not _is_valid(top, minor):
-        warnings.extend(_all_errors(top, minor))
-    warnings.extend(_duplicate_ids(top, minor))
-    return warnings
+    return _checked_whole(top).warnings()
+
+
+class SchemaCheck:
+    """The nbformat schema check of one v4 notebook, given its cells in as many parts as
+    suits the caller (a reader sending cells to the client checks each part meanwhile):
+    the top level is checked at once, each cell when given; `warnings` once all were."""
+
+    def __init__(self, top: dict[str, Any], schema_minor: int | None = None) -> None:
+        minor = top.get("nbformat_minor") if schema_minor is None else schema_minor
+        minor = minor if isinstance(minor, int) and not isinstance(minor, bool) else 0
+        self._top = top
+        self._newer = minor > 5
+        self._minor = min(max(minor, 0), 5)
+        self._check: _TypedCheck | None = None
+        try:
+            self._check = _typed_check(self._minor)
+        except (LookupError, TypeError, ValueError):  # a schema of another shape: whole
+            self.valid = _whole_schema_valid(top, self._minor)
+        else:
+            self.valid = self._passes(self._check.top, top)
+
+    def check_cells(self, cells: list[Any]) -> None:
+        """Check these cells of the notebook (each one once)."""
+        if self.valid and self._check is not None:
+            self.valid = self._passes(self._check.cells, cells)
+
+    def warnings(self) -> list[str]:
+        warnings = []
+        if self._newer:
+            warnings.append(f"nbformat 4.{self._top.get('nbformat_minor')} is newer than "
+                            "4.5: it is checked against the 4.5 schema")
+        if not self.valid:
+            warnings.extend(_all_errors(self._top, self._minor))
+        warnings.extend(_duplicate_ids(self._top, self._minor))
+        return warnings
+
+    @staticmethod
+    def _passes(check: Callable[[Any], None], value: Any) -> bool:
+        try:
+            check(value)
+        except Exception:
+            return False
+        return True
+
+
+def _checked_whole(top: dict[str, Any], schema_minor: int | None = None) -> SchemaCheck:
+    check = SchemaCheck(top, schema_minor)
+    cells = top.get("cells")
+    check.check_cells(cells if isinstance(cells, list) else [])
+    return check
 
 
 def _is_valid(top: dict[str, Any], minor: int) -> bool:
-    try:
-        check = _typed_check(minor)
-    except (LookupError, TypeError, ValueError):  # a schema of another shape: check it whole
-        whole = validator.get_validator(4, minor, name="fastjsonschema")
-        check = whole.validate if whole is not None else _refuse
-    try:
-        check(top)
-    except Exception:
-        return False
-    return True
+    return _checked_whole(top, minor).valid
 
 
-def _refuse(top: dict[str, Any]) -> None:
-    raise ValueError("no fast validator")
+def _whole_schema_valid(top: dict[str, Any], minor: int) -> bool:
+    whole = validator.get_validator(4, minor, name="fastjsonschema")
+    return whole is not None and SchemaCheck._passes(whole.validate, top)
 
 
 def prepare() -> None:
@@ -57,20 +89,26 @@ def prepare() -> None:
     _typed_check(5)
 
 
-def _typed_check(minor: int) -> Callable[[dict[str, Any]], None]:
+@dataclass(frozen=True)
+class _TypedCheck:
+    top: Callable[[dict[str, Any]], None]
+    cells: Callable[[list[Any]], None]
+
+
+def _typed_check(minor: int) -> _TypedCheck:
     with _compiling:  # one compilation per minor, whichever thread asks first
         return _compiled_check(minor)
 
 
 @functools.cache
-def _compiled_check(minor: int) -> Callable[[dict[str, Any]], None]:
+def _compiled_check(minor: int) -> _TypedCheck:
     """The schema's check, split by `cell_type` and `output_type`.
 
     The schema says a cell is oneOf raw/markdown/code and an output oneOf four kinds, each
     kind fixed by its type member; so a notebook is valid exactly when its top level is
     valid with the cells left out, and each cell (and output) is valid against the one
     kind its type names. Checking one kind instead of trying every branch of each oneOf
-    is three times faster on a large notebook. Raises on invalid notebooks.
+    is three times faster on a large notebook. Each check raises on what is invalid.
     """
     name = nbformat.v4.nbformat_schema[(4, minor)]
     schema = orjson.loads((importlib.resources.files("nbformat.v4") / name).read_bytes())
@@ -88,17 +126,15 @@ def _compiled_check(minor: int) -> Callable[[dict[str, Any]], None]:
 
     top_schema = copy.deepcopy(schema)
     top_schema["properties"]["cells"] = {"type": "array"}
-    check_top = fastjsonschema.compile(top_schema)
     cell_kinds, output_kinds = kinds("cell", "cell_type"), kinds("output", "output_type")
 
-    def check(top: dict[str, Any]) -> None:
-        check_top(top)
-        for cell in top["cells"]:
+    def check_cells(cells: list[Any]) -> None:
+        for cell in cells:
             cell_kinds[cell["cell_type"]](cell)
             for output in cell.get("outputs", ()) if cell["cell_type"] == "code" else ():
                 output_kinds[output["output_type"]](output)
 
-    return check
+    return _TypedCheck(fastjsonschema.compile(top_schema), check_cells)
 
 
 def _all_errors(top: dict[str, Any], minor: int) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import copy
+import itertools
 import os
 from typing import Any
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from nbformat import validator
 
 from bridge.notebook import validation
-from bridge.notebook.validation import _is_valid, validation_warnings
+from bridge.notebook.validation import SchemaCheck, _is_valid, validation_warnings
 
 from codec.helpers import parseable_v4
 
@@ -58,13 +59,22 @@ CHANGES = st.sampled_from(["delete", "null", "number", "string", "list", "extra"
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.integers(0, len(NOTEBOOKS) - 1), st.lists(st.tuples(PATHS, CHANGES), max_size=4),
-       st.integers(0, 5))
+       st.integers(0, 5), st.lists(st.integers(0, 200), max_size=6))
 def test_agrees_on_mutated_notebooks(index: int, changes: list[tuple[list[int], str]],
-                                     minor: int) -> None:
+                                     minor: int, cuts: list[int]) -> None:
+    """Also when the cells are checked in parts, as a reader sending them in parts does."""
     top = copy.deepcopy(NOTEBOOKS[index])
     for path, change in changes:
         _mutate(top, path, change)
-    assert _is_valid(top, minor) == whole_schema_says_valid(top, minor)
+    expected = whole_schema_says_valid(top, minor)
+    assert _is_valid(top, minor) == expected
+    cells = top.get("cells")
+    cells = cells if isinstance(cells, list) else []
+    in_parts = SchemaCheck(top, minor)
+    bounds = [0, *sorted(cut % (len(cells) + 1) for cut in cuts), len(cells)]
+    for start, end in itertools.pairwise(bounds):
+        in_parts.check_cells(cells[start:end])
+    assert in_parts.valid == expected
 
 
 def _mutate(node: Any, path: list[int], change: str) -> None:
