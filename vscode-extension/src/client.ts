@@ -8,6 +8,7 @@ import {
   CloseAction,
   ErrorAction,
   LanguageClient,
+  ProgressType,
   ResponseError,
   RevealOutputChannelOn,
   State,
@@ -55,10 +56,22 @@ export class BridgeRequestError extends Error {
   }
 }
 
+async function send<R>(request: () => Promise<R>): Promise<R> {
+  try {
+    return await request();
+  } catch (error) {
+    if (error instanceof ResponseError) {
+      throw new BridgeRequestError(error.message, error.code);
+    }
+    throw error;
+  }
+}
+
 export class Bridge implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private running: Promise<LanguageClient> | undefined;
   private failures = 0;
+  private partTokens = 0;
   private startedAt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private disposed = false;
@@ -85,13 +98,20 @@ export class Bridge implements vscode.Disposable {
 
   async request<R>(method: string, params: object, token?: vscode.CancellationToken): Promise<R> {
     const client = await this.ready();
+    return send(() => (token ? client.sendRequest<R>(method, params, token) : client.sendRequest<R>(method, params)));
+  }
+
+  /** A request whose result may come partly ahead of the reply, as LSP partial results
+   * (`$/progress` for its `partialResultToken`): each is handed to `onPart`, in order,
+   * as it arrives, so its parsing overlaps the bridge's work on the next. */
+  async requestInParts<R, P>(method: string, params: object, onPart: (part: P) => void): Promise<R> {
+    const client = await this.ready();
+    const partialResultToken = `nbbridge-part-${++this.partTokens}`;
+    const listening = client.onProgress(new ProgressType<P>(), partialResultToken, onPart);
     try {
-      return token ? await client.sendRequest<R>(method, params, token) : await client.sendRequest<R>(method, params);
-    } catch (error) {
-      if (error instanceof ResponseError) {
-        throw new BridgeRequestError(error.message, error.code);
-      }
-      throw error;
+      return await send(() => client.sendRequest<R>(method, { ...params, partialResultToken }));
+    } finally {
+      listening.dispose();
     }
   }
 

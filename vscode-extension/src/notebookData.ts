@@ -65,16 +65,21 @@ export function notebookKernelName(notebookMetadata: Record<string, unknown>): s
   return undefined;
 }
 
-export function editorNotebook(notebook: BridgeNotebook): {
+/** The editor's cells and notebook metadata; `parts` are the cells the bridge sent as
+ * partial results, which come before the reply's own. */
+export function editorNotebook(
+  notebook: BridgeNotebook,
+  parts: BridgeCell[][] = [],
+): {
   cells: EditorCell[];
   metadata: Record<string, unknown>;
 } {
   const { cells, ...metadata } = notebook;
-  if (!Array.isArray(cells)) {
+  if (!Array.isArray(cells) || !parts.every(Array.isArray)) {
     throw new Error("the bridge sent a notebook without a cell list");
   }
   const language = notebookLanguage(metadata);
-  return { cells: cells.map((cell) => editorCell(cell, language)), metadata };
+  return { cells: [...parts.flat(), ...cells].map((cell) => editorCell(cell, language)), metadata };
 }
 
 function editorCell(cell: BridgeCell, language: string): EditorCell {

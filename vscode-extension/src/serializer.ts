@@ -6,6 +6,7 @@ import {
   bridgeNotebook,
   editorNotebook,
   outputsToken,
+  type BridgeCell,
   type BridgeNotebook,
   type EditorCell,
 } from "./notebookData";
@@ -19,6 +20,11 @@ const NBFORMAT_KEY = "nbformat";
 const ORIGIN_KEY = "nbbridgeOrigin";
 /** The bridge's answer to outputs sent as a token it does not know (any more). */
 const OUTPUTS_UNKNOWN = -32004;
+
+interface DeserializeResult {
+  notebook: BridgeNotebook;
+  warnings?: string[];
+}
 
 interface OutputOrigin {
   token: string;
@@ -54,14 +60,17 @@ export class BridgeSerializer implements vscode.NotebookSerializer {
   async deserializeNotebook(content: Uint8Array): Promise<vscode.NotebookData> {
     const bytes = new TextDecoder().decode(content).trim() === "" ? Buffer.from(EMPTY_NOTEBOOK) : content;
     // Bytes travel as base64: neither side escapes the whole file into a JSON string.
-    const result = await this.bridge.request<{ notebook: BridgeNotebook; warnings?: string[] }>(
+    // A large notebook's cells come in parts ahead of the reply, parsed as they arrive.
+    const parts: BridgeCell[][] = [];
+    const result = await this.bridge.requestInParts<DeserializeResult, { cells: BridgeCell[] }>(
       "notebook/deserialize",
       { contentBase64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64") },
+      (part) => parts.push(part.cells),
     );
     for (const warning of result.warnings ?? []) {
       void vscode.window.showWarningMessage(`nbbridge: ${warning}`);
     }
-    const { cells, metadata } = editorNotebook(result.notebook);
+    const { cells, metadata } = editorNotebook(result.notebook, parts);
     const data = new vscode.NotebookData(cells.map(cellData));
     data.metadata = metadata;
     return data;

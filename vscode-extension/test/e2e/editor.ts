@@ -181,7 +181,17 @@ export class Editor {
       }
     }
     await this.activeTab(name).waitFor();
-    await this.notebook().locator(".cell-list-container .monaco-list-row.code-cell-row").first().waitFor();
+    const firstCell = this.notebook().locator(".cell-list-container .monaco-list-row.code-cell-row").first();
+    // A file over the editor's large-file limit asks first: open it anyway, as a user would.
+    const openAnyway = this.page.getByRole("button", { name: "Open Anyway" });
+    const asked = await Promise.race([
+      firstCell.waitFor().then(() => false, () => false),
+      openAnyway.waitFor().then(() => true, () => false),
+    ]);
+    if (asked) {
+      await openAnyway.click();
+    }
+    await firstCell.waitFor({ timeout: 120_000 });
   }
 
   activeTab(name: string): Locator {

@@ -16,6 +16,7 @@ const BROKEN = "broken.ipynb";
 const BRIDGE_KILL = "zz-bridge-kill.ipynb";
 const SANDBOX = "zz-sandbox.ipynb";
 const RESTRICTED = "restricted.ipynb";
+const LARGE = "large.ipynb";
 const LONG = { timeout: 180_000 };
 
 const missing = missingPart();
@@ -29,7 +30,10 @@ describe("nbbridge in code-server", { skip: missing }, () => {
   const startedAt = Date.now();
 
   before(async () => {
-    editor = await Editor.start([TOUR, path.join(FIXTURES, UNCHANGED), path.join(FIXTURES, HAND_LAID), path.join(FIXTURES, CRASH), path.join(FIXTURES, BROKEN), path.join(FIXTURES, BRIDGE_KILL), path.join(FIXTURES, SANDBOX)]);
+    editor = await Editor.start(
+      [TOUR, path.join(FIXTURES, UNCHANGED), path.join(FIXTURES, HAND_LAID), path.join(FIXTURES, CRASH), path.join(FIXTURES, BROKEN), path.join(FIXTURES, BRIDGE_KILL), path.join(FIXTURES, SANDBOX)],
+      { files: { [LARGE]: largeNotebook() } },
+    );
   });
 
   after(async () => {
@@ -117,22 +121,26 @@ describe("nbbridge in code-server", { skip: missing }, () => {
   test("saving an unchanged notebook writes it back byte for byte", LONG, async () => {
     const file = editor.file(UNCHANGED);
     const before = fs.readFileSync(file);
-    const mtime = fs.statSync(file).mtimeMs;
     await editor.openNotebook(UNCHANGED);
     assert.equal(await editor.activeTab(UNCHANGED).locator(".dirty").count(), 0);
     assert.equal(await editor.page.locator(`.tabs-container .tab.dirty[aria-label^="${UNCHANGED}"]`).count(), 0);
-    // Type a character and delete it: the notebook is now modified, with the same content.
-    const firstCode = editor.notebook().locator(".cell-editor-container .view-lines").first();
-    await firstCode.click();
-    await editor.page.keyboard.press("End");
-    await editor.page.keyboard.type("x");
-    await editor.page.keyboard.press("Backspace");
-    await editor.page.locator(`.tabs-container .tab.dirty[aria-label^="${UNCHANGED}"]`).waitFor();
-    await editor.page.keyboard.press("Control+S");
-    await editor.page.locator(`.tabs-container .tab.dirty[aria-label^="${UNCHANGED}"]`).waitFor({ state: "detached" });
-    await waitFor(() => fs.statSync(file).mtimeMs !== mtime, "the save to reach the disk");
+    await saveAfterUndoneEdit(editor, UNCHANGED);
     assert.ok(fs.readFileSync(file).equals(before), "the saved notebook differs from the original");
     await editor.screenshot("06-unchanged-saved");
+  });
+
+  test("a notebook over 16 MiB comes in parts: every cell is there and an unchanged save is byte for byte", LONG, async () => {
+    const file = editor.file(LARGE);
+    const before = fs.readFileSync(file);
+    assert.ok(before.length > 16 * 1024 * 1024);
+    await editor.openNotebook(LARGE);
+    await saveAfterUndoneEdit(editor, LARGE);
+    assert.ok(fs.readFileSync(file).equals(before), "the saved notebook differs from the original");
+    // The last cell came with the last part: go there and see it rendered.
+    await editor.page.keyboard.press("Escape");
+    await editor.page.keyboard.press("Control+End");
+    await editor.outputs().locator("h1", { hasText: "last_cell_marker" }).waitFor(LONG);
+    await editor.screenshot("06b-large-notebook-end");
   });
 
   test("editing one cell and saving changes only that cell's text", LONG, async () => {
@@ -316,6 +324,42 @@ describe("nbbridge in Restricted Mode (an untrusted folder)", { skip: missing },
     await editor.screenshot("14-restricted-output-script");
   });
 });
+
+/** Types a character into the first code cell and deletes it (the notebook is then
+ * modified, with the same content), saves, and waits for the file to be written. */
+async function saveAfterUndoneEdit(editor: Editor, name: string): Promise<void> {
+  const file = editor.file(name);
+  const mtime = fs.statSync(file).mtimeMs;
+  const dirty = editor.page.locator(`.tabs-container .tab.dirty[aria-label^="${name}"]`);
+  await editor.notebook().locator(".cell-editor-container .view-lines").first().click();
+  await editor.page.keyboard.press("End");
+  await editor.page.keyboard.type("x");
+  await editor.page.keyboard.press("Backspace");
+  await dirty.waitFor();
+  await editor.page.keyboard.press("Control+S");
+  await dirty.waitFor({ state: "detached" });
+  await waitFor(() => fs.statSync(file).mtimeMs !== mtime, "the save to reach the disk");
+}
+
+/** ~21 MB: 300 code cells printing 2000 lines each, markdown between, a marked last cell. */
+function largeNotebook(): string {
+  const printout = Array.from({ length: 2000 }, (_, line) => `line ${line} of a long printout\n`);
+  const cells: object[] = [];
+  for (let cell = 0; cell < 300; cell++) {
+    cells.push({
+      cell_type: "code",
+      execution_count: cell + 1,
+      id: `c${cell}`,
+      metadata: {},
+      outputs: [{ name: "stdout", output_type: "stream", text: printout }],
+      source: [`cell_${cell} = ${cell}`],
+    });
+    cells.push({ cell_type: "markdown", id: `m${cell}`, metadata: {}, source: [`Text ${cell}`] });
+  }
+  cells.push({ cell_type: "markdown", id: "last", metadata: {}, source: ["# last_cell_marker"] });
+  const metadata = { kernelspec: { display_name: "Python 3", language: "python", name: "python3" } };
+  return JSON.stringify({ cells, metadata, nbformat: 4, nbformat_minor: 5 }, null, 1) + "\n";
+}
 
 /** The first run of a notebook may ask which kernel: choose the bridge's Python kernel. */
 async function pickKernelIfAsked(editor: Editor, printed = "Hello from the kernel!"): Promise<void> {

@@ -31,6 +31,18 @@ const fromBridge = (): BridgeNotebook => ({
   ],
 });
 
+test("cells sent as partial results come first, in order, then the reply's own", () => {
+  const [markdown, code, raw, empty] = fromBridge().cells;
+  const reply = { ...fromBridge(), cells: [empty] };
+  const { cells, metadata } = editorNotebook(reply, [[markdown], [code, raw]]);
+  assert.deepEqual(
+    cells.map((cell) => cell.source),
+    ["# Title", "print(1)", "raw text", ""],
+  );
+  assert.deepEqual(editorNotebook(fromBridge()).cells, cells);
+  assert.equal(metadata.nbformat, 4);
+});
+
 test("cells map to editor kinds and languages; the rest rides in metadata", () => {
   const { cells, metadata } = editorNotebook(fromBridge());
   assert.deepEqual(cells.map((cell) => [cell.kind, cell.languageId]), [
