@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from bridge.pipes import PipeWriter
+
 REPO = Path(__file__).resolve().parent.parent
 _LARGE = 1 << 20
 
@@ -64,6 +66,11 @@ class _Parts(list[Any]):
 class BridgeClient:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
+        assert process.stdin is not None
+        # Written as Node's streams write (VS Code's client): from the caller's bytes as
+        # the pipe drains; asyncio's pipe transport would first copy what the pipe does
+        # not take at once (most of an 80 MB message).
+        self._writer = PipeWriter(process.stdin.transport.get_extra_info("pipe").fileno())
         self._ids = itertools.count(1)
         self._pending: dict[int | str, asyncio.Future[Any]] = {}
         self.notifications: dict[str, list[Any]] = defaultdict(list)
@@ -160,9 +167,14 @@ class BridgeClient:
 
     def send_raw(self, body: bytes) -> None:
         """Send one framed body as is (for malformed-input tests)."""
+        self._writer.write_message(body)
+
+    async def close_input(self) -> None:
+        """Close the bridge's stdin once everything sent has gone into the pipe (the
+        editor went away)."""
+        await self._writer.drained()
         assert self.process.stdin is not None
-        self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body))
-        self.process.stdin.write(body)
+        self.process.stdin.close()
 
     def _send(self, message: dict[str, Any]) -> None:
         self.send_raw(orjson.dumps(message))

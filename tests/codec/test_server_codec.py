@@ -119,8 +119,7 @@ async def test_shutdown_and_exit_end_the_process_cleanly() -> None:
 async def test_closed_input_ends_the_bridge() -> None:
     client = await BridgeClient.start()
     await client.initialize()
-    assert client.process.stdin is not None
-    client.process.stdin.close()
+    await client.close_input()
     code = await asyncio.wait_for(client.process.wait(), 20)
     assert code == 1  # ended without a shutdown request
 

@@ -54,8 +54,7 @@ async def test_kernels_end_when_the_client_goes_away() -> None:
     client = await BridgeClient.start()
     await client.initialize()
     pids = [(await client.request("kernel/start", {}))["pid"] for _ in range(2)]
-    assert client.process.stdin is not None
-    client.process.stdin.close()  # the editor window closed: no shutdown, no exit
+    await client.close_input()  # the editor window closed: no shutdown, no exit
     assert await client.process.wait() is not None
     assert not any(pid_alive(pid) for pid in pids)
 
