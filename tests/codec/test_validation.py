@@ -99,6 +99,22 @@ def _mutate(node: Any, path: list[int], change: str) -> None:
         del node[path[-1] % len(node)]
 
 
+@pytest.mark.parametrize("value", ["x", ["a\n", "b"], [], ["a", 1], [["a"]], 1, None, {}])
+@pytest.mark.parametrize("minor", [0, 4, 5])
+def test_multiline_strings_of_every_shape_agree(value: Any, minor: int) -> None:
+    """Sources, stream text and output data are string-or-list-of-strings."""
+    cell = {"cell_type": "code", "metadata": {}, "execution_count": 1,
+            **({"id": "a"} if minor >= 5 else {}), "source": value, "outputs": [
+                {"output_type": "stream", "name": "stdout", "text": value},
+                {"output_type": "display_data", "metadata": {},
+                 "data": {"text/plain": value, "application/json": value}}]}
+    top = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": minor}
+    expected = isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(line, str) for line in value))
+    assert whole_schema_says_valid(top, minor) == expected
+    assert _is_valid(top, minor) == expected
+
+
 @pytest.mark.parametrize("minor", [4, 5])
 def test_unknown_cell_type_is_invalid(minor: int) -> None:
     top = {"cells": [{"cell_type": "bogus", "metadata": {}, "source": "", "id": "a"}],
