@@ -1,7 +1,9 @@
 """Open and save the 83 MB / 4000-cell notebook through the bridge, against nbformat.
 
-Prints, measured in this one run: `notebook/deserialize` through a real JSON-RPC client
-over the bridge's stdio pipes vs `nbformat.reads`, `notebook/serialize` vs
+Prints, measured in this one run (rounds alternate between the bridge and the anchors):
+`notebook/deserialize` through a real JSON-RPC client over the bridge's stdio pipes vs
+`nbformat.reads` (cells as partial results, as the VS Code extension asks, and the whole
+result in the reply, as a plain LSP client gets it), `notebook/serialize` vs
 `nbformat.writes` (outputs sent in full, and unchanged outputs sent as the tokens the
 read gave them, as the VS Code extension does), each with the file as JSON text
 (`content`) and as base64 bytes (`contentBase64`, what the VS Code extension sends), and
@@ -15,7 +17,8 @@ import base64
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from big_notebook import build
 from bridge_client import BridgeClient, outputs_by_reference, peak_rss_mb
 
-ROUNDS = 3
+ROUNDS = 5
 
 
 def timed(function: Callable[[], Any]) -> float:
@@ -48,10 +51,10 @@ def row(name: str, bridge: list[float], anchor_name: str, anchor: list[float],
 async def main() -> None:
     text = build()
     size_mb = len(text.encode()) / 1e6
-    print(f"notebook: {size_mb:.1f} MB, 4000 cells; median of {ROUNDS} rounds each")
+    print(f"notebook: {size_mb:.1f} MB, 4000 cells; median of {ROUNDS} rounds each, the "
+          "anchors measured in every round too")
     node = nbformat.reads(text, as_version=4)
-    reads = [timed(lambda: nbformat.reads(text, as_version=4)) for _ in range(ROUNDS)]
-    writes = [timed(lambda: nbformat.writes(node)) for _ in range(ROUNDS)]
+    anchors: dict[str, list[float]] = {"reads": [], "writes": []}
 
     client = await BridgeClient.start()
     await client.initialize()
@@ -63,47 +66,54 @@ async def main() -> None:
                    lambda saved: base64.b64decode(saved["contentBase64"]) == raw),
     }
     tiny = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    rows = []
-    for name, (open_params, save_params, identical) in transports.items():
-        opened: list[float] = []
-        checks: list[float] = []
-        result: dict[str, Any] = {}
-        for _ in range(ROUNDS):
-            start = time.perf_counter()
-            result = await client.request("notebook/deserialize", open_params)
-            opened.append(time.perf_counter() - start)
-            # The layout check of a large file runs after the reply; a save waits for it.
-            start = time.perf_counter()
-            await client.request("notebook/serialize", {"notebook": tiny})
-            checks.append(time.perf_counter() - start)
-        notebook = result.pop("notebook")
-        saves = {}
-        for how, sent in (("outputs in full", notebook),
-                          ("unchanged outputs by token", outputs_by_reference(notebook))):
-            written: list[float] = []
-            saved: dict[str, Any] = {}
-            for _ in range(ROUNDS):
+    opened: dict[tuple[str, str], list[float]] = defaultdict(list)
+    checks: dict[str, list[float]] = defaultdict(list)
+    saves: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for _ in range(ROUNDS):
+        anchors["reads"].append(timed(lambda: nbformat.reads(text, as_version=4)))
+        anchors["writes"].append(timed(lambda: nbformat.writes(node)))
+        for name, (open_params, save_params, identical) in transports.items():
+            result: dict[str, Any] = {}
+            for how, read in (("cells in parts", client.deserialize_in_parts),
+                              ("whole reply", whole_reply(client))):
+                start = time.perf_counter()
+                result, _ = await read(open_params)
+                opened[name, how].append(time.perf_counter() - start)
+                # The layout check of a large file runs after the reply; a save waits for it.
+                start = time.perf_counter()
+                await client.request("notebook/serialize", {"notebook": tiny})
+                checks[name].append(time.perf_counter() - start)
+            notebook = result.pop("notebook")
+            for how, sent in (("outputs in full", notebook),
+                              ("unchanged outputs by token", outputs_by_reference(notebook))):
                 start = time.perf_counter()
                 saved = await client.request("notebook/serialize",
                                              {"notebook": sent, **save_params})
-                written.append(time.perf_counter() - start)
-            assert identical(saved), f"{name}, {how}: round trip is not byte-identical"
-            saves[how] = written
-            del saved, sent
-        rows.append((name, opened, checks, saves))
-        del notebook, result
+                saves[name, how].append(time.perf_counter() - start)
+                assert identical(saved), f"{name}, {how}: round trip is not byte-identical"
+                del saved, sent
+            del notebook, result
     rss = peak_rss_mb(client.process.pid)
     await client.shutdown()
 
-    for name, opened, checks, saves in rows:
-        row(f"deserialize 83MB, {name} (JSON-RPC, client parse included)", opened,
-            "nbformat.reads", reads, 1.0)
+    for name in transports:
+        for how in ("cells in parts", "whole reply"):
+            row(f"deserialize 83MB, {name}, {how} (JSON-RPC, client parse included)",
+                opened[name, how], "nbformat.reads", anchors["reads"], 1.0)
         print(f"  layout check after the reply ({name}): "
-              f"{statistics.median(checks) * 1000:.0f} ms, off the reply's path")
-        for how, written in saves.items():
+              f"{statistics.median(checks[name]) * 1000:.0f} ms, off the reply's path")
+        for how in ("outputs in full", "unchanged outputs by token"):
             row(f"serialize 83MB, {name}, {how} (JSON-RPC, client parse included)",
-                written, "nbformat.writes", writes, 0.5)
+                saves[name, how], "nbformat.writes", anchors["writes"], 0.5)
     print(f"bridge peak RSS: {rss:.0f} MB (file {size_mb:.0f} MB)")
+
+
+def whole_reply(client: BridgeClient) -> Callable[[dict[str, Any]],
+                                                  Awaitable[tuple[Any, int]]]:
+    """Deserialize as a client that asks for no partial results."""
+    async def read(params: dict[str, Any]) -> tuple[Any, int]:
+        return await client.request("notebook/deserialize", params), 0
+    return read
 
 
 if __name__ == "__main__":
