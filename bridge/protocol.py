@@ -178,7 +178,6 @@ class BridgeProtocol(LanguageServerProtocol):
             return
         writer.write_message(body)
 
-
     def send_partial_result(self, token: int | str, value: bytes) -> None:
         """`$/progress` with one part of a request's result (LSP partial results), its
         value already encoded."""

@@ -110,7 +110,8 @@ class OpenedFile:
         self._with_ids = text is not None and isinstance(minor, int) and minor >= 5
 
     def transfer(self, file_cells: list[Any]) -> list[dict[str, Any]]:
-        """These cells of the file (each once, in any order) as the client sees them."""
+        """These cells of the file as the client sees them, checked against the schema
+        (give each cell once)."""
         self._schema.check_cells(file_cells)
         return [to_transfer_cell(cell, self.style.source_as_list, self._with_ids)
                 for cell in file_cells]
