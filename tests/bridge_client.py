@@ -209,7 +209,9 @@ class BridgeClient:
                         length = int(value)
                 body = await self._read_body(stdout, length)
                 message = orjson.loads(body)
+                del body
                 await self._handle(message)
+                del message  # a large result is the caller's alone: freed once it is done
         except (EOFError, asyncio.IncompleteReadError):
             pass
         finally:
