@@ -127,7 +127,7 @@ def create_server(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES,
 
     @server.feature(NOTEBOOK_SERIALIZE)
     async def notebook_serialize(ls: BridgeServer, params: Any) -> RawResult:
-        return await codec.serialize_request(params, ls.output_drained)
+        return await codec.serialize_request(params, ls.output_drained, ls.send_partial_result)
 
     @server.feature(NOTEBOOK_EXPORT)
     async def notebook_export(ls: BridgeServer, params: Any) -> dict[str, Any]:

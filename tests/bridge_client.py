@@ -143,6 +143,15 @@ class BridgeClient:
         result["notebook"]["cells"] = cells + result["notebook"]["cells"]
         return result, len(parts)
 
+    async def serialize_in_parts(self, params: dict[str, Any]) -> tuple[Any, int]:
+        """`notebook/serialize` as the VS Code extension asks for it: the file may come in
+        partial results, before the reply's own. Returns the whole result and how many
+        parts came."""
+        result, parts = await self.request_in_parts("notebook/serialize", params)
+        member = "contentBase64" if params.get("encoding") == "base64" else "content"
+        result[member] = "".join(part[member] for part in parts) + result[member]
+        return result, len(parts)
+
     async def request_message(self, message: dict[str, Any], timeout: float = 60) -> Any:
         """Send a request object as given (its own id, possibly odd params); return the
         whole response message, result or error."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -154,13 +154,15 @@ async def _run_after_reply(reply_sent: Callable[[], Awaitable[None]] | None,
 
 
 async def serialize_request(
-    params: Any, reply_sent: Callable[[], Awaitable[None]] | None = None
+    params: Any, reply_sent: Callable[[], Awaitable[None]] | None = None,
+    send_part: SendPart | None = None,
 ) -> RawResult:
     notebook = require(params, "notebook", dict)
     encoding = params.get("encoding", "text")
     if encoding not in ("text", "base64"):
         raise BridgeError(ErrorCode.INVALID_PARAMS,
                           "parameter 'encoding' must be 'text' or 'base64'")
+    token = _partial_result_token(params)
     if _pending_work:
         await asyncio.gather(*_pending_work, return_exceptions=True)
     write: Callable[[Any], Sequence[bytes | memoryview]] = (
@@ -171,7 +173,36 @@ async def serialize_request(
         _after_reply(reply_sent)
     else:
         content = write(notebook)
+    member = b"contentBase64" if encoding == "base64" else b"content"
+    if encoding == "text":  # a JSON string literal: its pieces go inside the quotes
+        content = _without_quotes(content)
+    if token is not None and send_part is not None and (
+            sum(map(len, content)) > DEFER_CHECK_CHARS):
+        for part in _parts(content):
+            await send_part(token, b'{"%b":"%b"}' % (member, b"".join(part)))
+        content = []
     # Written out as it is: no copy into one message body, no escaping again.
-    if encoding == "base64":
-        return RawResult(b'{"contentBase64":"', *content, b'"}')
-    return RawResult(b'{"content":', *content, b"}")
+    return RawResult(b'{"%b":"' % member, *content, b'"}')
+
+
+def _without_quotes(literal: Sequence[bytes | memoryview]) -> list[bytes | memoryview]:
+    inner = list(literal)
+    inner[0] = memoryview(inner[0])[1:]
+    inner[-1] = memoryview(inner[-1])[:-1]  # the same piece when there is one
+    return inner
+
+
+def _parts(pieces: Sequence[bytes | memoryview]) -> Iterator[list[bytes | memoryview]]:
+    """The pieces in runs of about PART_BYTES. A text's pieces are each escaped whole and
+    a base64's are each a multiple of 4 characters (but the last): a run is a JSON string
+    of its own, and base64 that decodes on its own."""
+    run: list[bytes | memoryview] = []
+    size = 0
+    for piece in pieces:
+        run.append(piece)
+        size += len(piece)
+        if size >= PART_BYTES:
+            yield run
+            run, size = [], 0
+    if run:
+        yield run

@@ -1,4 +1,5 @@
-"""A large notebook's cells sent as LSP partial results of `notebook/deserialize`."""
+"""A large notebook's cells, and a large file's text, sent as LSP partial results of
+`notebook/deserialize` and `notebook/serialize`."""
 
 from __future__ import annotations
 
@@ -110,9 +111,38 @@ async def test_other_requests_are_answered_between_the_parts(bridge: BridgeClien
     assert answered_after < len(parts) - 5, (answered_after, len(parts))
 
 
+@pytest.mark.parametrize("how", ["text", "base64"])
+async def test_a_saved_file_comes_in_parts_that_make_the_whole_file(
+        bridge: BridgeClient, how: str) -> None:
+    text = file_text(large_notebook())
+    notebook = (await bridge.request("notebook/deserialize", {"content": text}))["notebook"]
+    encoding = {"encoding": "base64"} if how == "base64" else {}
+    member = "contentBase64" if how == "base64" else "content"
+    reply, parts = await bridge.request_in_parts("notebook/serialize",
+                                                 {"notebook": notebook, **encoding})
+    assert len(parts) > 10 and reply == {member: ""}
+    if how == "base64":  # each part decodes on its own
+        assert b"".join(base64.b64decode(part[member]) for part in parts) == text.encode()
+    for sent in (notebook, outputs_by_reference(notebook)):
+        saved, count = await bridge.serialize_in_parts({"notebook": sent, **encoding})
+        assert count == len(parts)
+        content = saved[member]
+        assert (base64.b64decode(content).decode() if how == "base64" else content) == text
+
+
+async def test_a_small_file_comes_whole_even_when_parts_are_asked_for(
+        bridge: BridgeClient) -> None:
+    notebook = (await bridge.request("notebook/deserialize", {"content": EMPTY}))["notebook"]
+    saved, parts = await bridge.request_in_parts("notebook/serialize", {"notebook": notebook})
+    assert parts == [] and saved == {"content": EMPTY}
+
+
+@pytest.mark.parametrize("method", ["notebook/deserialize", "notebook/serialize"])
 @pytest.mark.parametrize("token", [True, 1.5, {"a": 1}, ["x"]])
-async def test_a_bad_token_is_a_clear_error(bridge: BridgeClient, token: Any) -> None:
+async def test_a_bad_token_is_a_clear_error(bridge: BridgeClient, method: str,
+                                            token: Any) -> None:
+    params = {"content": "{}"} if method == "notebook/deserialize" else {
+        "notebook": json.loads(EMPTY)}
     with pytest.raises(RpcError) as bad:
-        await bridge.request("notebook/deserialize",
-                             {"content": "{}", "partialResultToken": token})
+        await bridge.request(method, {**params, "partialResultToken": token})
     assert bad.value.code == -32602 and "partialResultToken" in bad.value.message
