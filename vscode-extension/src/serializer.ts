@@ -79,10 +79,8 @@ export class BridgeSerializer implements vscode.NotebookSerializer {
   async serializeNotebook(data: vscode.NotebookData): Promise<Uint8Array> {
     const cells = data.cells.map((cell) => editorCell(cell.kind, cell.value, cell.languageId, cell));
     // A failed request throws: VS Code then reports it and leaves the file on disk alone.
-    const result = await this.serialize<{ contentBase64: string }>(cells, data.metadata ?? {}, {
-      encoding: "base64",
-    });
-    return Buffer.from(result.contentBase64, "base64");
+    const pieces = await this.serialize(cells, data.metadata ?? {}, "base64");
+    return Buffer.concat(pieces.map((piece) => Buffer.from(piece, "base64")));
   }
 
   /** The file text an open notebook would be saved as now, unsaved edits included. */
@@ -90,15 +88,28 @@ export class BridgeSerializer implements vscode.NotebookSerializer {
     const cells = notebook
       .getCells()
       .map((cell) => editorCell(cell.kind, cell.document.getText(), cell.document.languageId, cell));
-    const result = await this.serialize<{ content: string }>(cells, notebook.metadata, {});
-    return result.content;
+    return (await this.serialize(cells, notebook.metadata, "text")).join("");
   }
 
-  /** Unchanged outputs go as their tokens; a bridge that no longer knows one (restarted,
+  /** The file's content in pieces (a large file comes in parts ahead of the reply).
+   * Unchanged outputs go as their tokens; a bridge that no longer knows one (restarted,
    * or it let them go) is sent the outputs in full. */
-  private async serialize<R>(cells: EditorCell[], metadata: Record<string, unknown>, options: object): Promise<R> {
-    const request = (byToken: boolean) =>
-      this.bridge.request<R>("notebook/serialize", { notebook: bridgeNotebook(cells, metadata, byToken), ...options });
+  private async serialize(
+    cells: EditorCell[],
+    metadata: Record<string, unknown>,
+    encoding: "text" | "base64",
+  ): Promise<string[]> {
+    const member = encoding === "base64" ? "contentBase64" : "content";
+    const request = async (byToken: boolean) => {
+      const pieces: string[] = [];
+      const result = await this.bridge.requestInParts<Record<string, string>, Record<string, string>>(
+        "notebook/serialize",
+        { notebook: bridgeNotebook(cells, metadata, byToken), encoding },
+        (part) => pieces.push(part[member]),
+      );
+      pieces.push(result[member]);
+      return pieces;
+    };
     try {
       return await request(true);
     } catch (error) {
