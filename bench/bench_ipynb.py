@@ -5,7 +5,8 @@ Prints, measured in this one run (rounds alternate between the bridge and the an
 `nbformat.reads` (cells as partial results, as the VS Code extension asks, and the whole
 result in the reply, as a plain LSP client gets it), `notebook/serialize` vs
 `nbformat.writes` (outputs sent in full, and unchanged outputs sent as the tokens the
-read gave them, as the VS Code extension does), each with the file as JSON text
+read gave them, as the VS Code extension does; the file in partial results or whole
+in the reply), each with the file as JSON text
 (`content`) and as base64 bytes (`contentBase64`, what the VS Code extension sends), and
 the bridge's peak RSS.
 """
@@ -75,7 +76,7 @@ async def main() -> None:
         for name, (open_params, save_params, identical) in transports.items():
             result: dict[str, Any] = {}
             for how, read in (("cells in parts", client.deserialize_in_parts),
-                              ("whole reply", whole_reply(client))):
+                              ("whole reply", whole_reply(client, "notebook/deserialize"))):
                 start = time.perf_counter()
                 result, _ = await read(open_params)
                 opened[name, how].append(time.perf_counter() - start)
@@ -84,14 +85,17 @@ async def main() -> None:
                 await client.request("notebook/serialize", {"notebook": tiny})
                 checks[name].append(time.perf_counter() - start)
             notebook = result.pop("notebook")
-            for how, sent in (("outputs in full", notebook),
-                              ("unchanged outputs by token", outputs_by_reference(notebook))):
-                start = time.perf_counter()
-                saved = await client.request("notebook/serialize",
-                                             {"notebook": sent, **save_params})
-                saves[name, how].append(time.perf_counter() - start)
-                assert identical(saved), f"{name}, {how}: round trip is not byte-identical"
-                del saved, sent
+            for outputs, sent in (("outputs in full", notebook),
+                                  ("unchanged outputs by token",
+                                   outputs_by_reference(notebook))):
+                for how, save in (("file in parts", client.serialize_in_parts),
+                                  ("whole reply", whole_reply(client, "notebook/serialize"))):
+                    start = time.perf_counter()
+                    saved, _ = await save({"notebook": sent, **save_params})
+                    saves[name, f"{outputs}, {how}"].append(time.perf_counter() - start)
+                    assert identical(saved), f"{name}, {outputs}, {how}: not byte-identical"
+                    del saved
+                del sent
             del notebook, result
     rss = peak_rss_mb(client.process.pid)
     await client.shutdown()
@@ -102,18 +106,18 @@ async def main() -> None:
                 opened[name, how], "nbformat.reads", anchors["reads"], 1.0)
         print(f"  layout check after the reply ({name}): "
               f"{statistics.median(checks[name]) * 1000:.0f} ms, off the reply's path")
-        for how in ("outputs in full", "unchanged outputs by token"):
+        for how in sorted({how for transport, how in saves if transport == name}):
             row(f"serialize 83MB, {name}, {how} (JSON-RPC, client parse included)",
                 saves[name, how], "nbformat.writes", anchors["writes"], 0.5)
     print(f"bridge peak RSS: {rss:.0f} MB (file {size_mb:.0f} MB)")
 
 
-def whole_reply(client: BridgeClient) -> Callable[[dict[str, Any]],
-                                                  Awaitable[tuple[Any, int]]]:
-    """Deserialize as a client that asks for no partial results."""
-    async def read(params: dict[str, Any]) -> tuple[Any, int]:
-        return await client.request("notebook/deserialize", params), 0
-    return read
+def whole_reply(client: BridgeClient, method: str) -> Callable[[dict[str, Any]],
+                                                              Awaitable[tuple[Any, int]]]:
+    """`method` as a client that asks for no partial results."""
+    async def request(params: dict[str, Any]) -> tuple[Any, int]:
+        return await client.request(method, params), 0
+    return request
 
 
 if __name__ == "__main__":
