@@ -174,8 +174,6 @@ async def serialize_request(
     else:
         content = write(notebook)
     member = b"contentBase64" if encoding == "base64" else b"content"
-    if encoding == "text":  # a JSON string literal: its pieces go inside the quotes
-        content = _without_quotes(content)
     if token is not None and send_part is not None and (
             sum(map(len, content)) > DEFER_CHECK_CHARS):
         for part in _parts(content):
@@ -183,13 +181,6 @@ async def serialize_request(
         content = []
     # Written out as it is: no copy into one message body, no escaping again.
     return RawResult(b'{"%b":"' % member, *content, b'"}')
-
-
-def _without_quotes(literal: Sequence[bytes | memoryview]) -> list[bytes | memoryview]:
-    inner = list(literal)
-    inner[0] = memoryview(inner[0])[1:]
-    inner[-1] = memoryview(inner[-1])[:-1]  # the same piece when there is one
-    return inner
 
 
 def _parts(pieces: Sequence[bytes | memoryview]) -> Iterator[list[bytes | memoryview]]:

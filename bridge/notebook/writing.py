@@ -45,17 +45,17 @@ def write_notebook(notebook: Any) -> str:
     return layout.use_verbatim(whole, "".join(parts)) if whole else "".join(parts)
 
 
-def write_notebook_json(notebook: Any) -> list[bytes | memoryview]:
-    """The file text as a JSON string literal, in pieces: the `notebook/serialize`
-    result's content, written out one piece after another.
+def write_notebook_json(notebook: Any) -> list[memoryview]:
+    """The file text JSON-escaped (what goes between the quotes of the `notebook/serialize`
+    result's content), in pieces written out one after another.
 
     Each part is escaped on its own, instead of joining one large str (which widens to 4
     bytes a character as soon as one emoji appears) and escaping that again.
     """
     parts, whole = _file_parts(notebook)
     if whole:
-        return [_dumps(write_notebook(notebook))]
-    return [b'"', *(memoryview(_dumps(part))[1:-1] for part in parts), b'"']
+        parts = [write_notebook(notebook)]
+    return [memoryview(_dumps(part))[1:-1] for part in parts]
 
 
 def write_notebook_base64(notebook: Any) -> list[bytes]:
