@@ -44,12 +44,12 @@ class SchemaCheck:
         except (LookupError, TypeError, ValueError):  # a schema of another shape: whole
             self.valid = _whole_schema_valid(top, self._minor)
         else:
-            self.valid = self._passes(self._check.top, top)
+            self.valid = _passes(self._check.top, top)
 
     def check_cells(self, cells: list[Any]) -> None:
         """Check these cells of the notebook (each one once)."""
         if self.valid and self._check is not None:
-            self.valid = self._passes(self._check.cells, cells)
+            self.valid = _passes(self._check.cells, cells)
 
     def warnings(self) -> list[str]:
         warnings = []
@@ -61,13 +61,13 @@ class SchemaCheck:
         warnings.extend(_duplicate_ids(self._top, self._minor))
         return warnings
 
-    @staticmethod
-    def _passes(check: Callable[[Any], None], value: Any) -> bool:
-        try:
-            check(value)
-        except Exception:
-            return False
-        return True
+
+def _passes(check: Callable[[Any], None], value: Any) -> bool:
+    try:
+        check(value)
+    except Exception:
+        return False
+    return True
 
 
 def _checked_whole(top: dict[str, Any], schema_minor: int | None = None) -> SchemaCheck:
@@ -83,7 +83,7 @@ def _is_valid(top: dict[str, Any], minor: int) -> bool:
 
 def _whole_schema_valid(top: dict[str, Any], minor: int) -> bool:
     whole = validator.get_validator(4, minor, name="fastjsonschema")
-    return whole is not None and SchemaCheck._passes(whole.validate, top)
+    return whole is not None and _passes(whole.validate, top)
 
 
 def prepare() -> None:
