@@ -52,17 +52,6 @@ class RpcError(Exception):
         self.data: Any = error.get("data")
 
 
-class _Parts(list[Any]):
-    def __init__(self, on_part: Callable[[Any], None] | None) -> None:
-        super().__init__()
-        self.on_part = on_part
-
-    def append(self, value: Any) -> None:
-        super().append(value)
-        if self.on_part is not None:
-            self.on_part(value)
-
-
 class BridgeClient:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
@@ -79,7 +68,8 @@ class BridgeClient:
         self.notification_listeners: list[Callable[[str, Any], None]] = []
         self._answering: set[asyncio.Task[None]] = set()
         self.unmatched: list[dict[str, Any]] = []  # responses to no request of ours
-        self._partial_results: dict[str, _Parts] = {}  # by partialResultToken
+        # what takes each partial result, by partialResultToken
+        self._partial_results: dict[str, Callable[[Any], None]] = {}
         self._reader = asyncio.create_task(self._read_loop())
         self.initialize_result: dict[str, Any] | None = None
 
@@ -126,7 +116,14 @@ class BridgeClient:
         `$/progress` sent for that token before it, in order (each also handed to
         `on_part` as it comes)."""
         token = f"parts-{next(self._ids)}"
-        parts = self._partial_results[token] = _Parts(on_part)
+        parts: list[Any] = []
+
+        def take(value: Any) -> None:
+            parts.append(value)
+            if on_part is not None:
+                on_part(value)
+
+        self._partial_results[token] = take
         try:
             result = await self.request(method, {**params, "partialResultToken": token},
                                         timeout)
@@ -250,7 +247,7 @@ class BridgeClient:
             task.add_done_callback(self._answering.discard)
         elif (message.get("method") == "$/progress"
               and (token := message["params"].get("token")) in self._partial_results):
-            self._partial_results[token].append(message["params"].get("value"))
+            self._partial_results[token](message["params"].get("value"))
         elif "method" in message:
             for listener in self.notification_listeners:
                 listener(message["method"], message.get("params"))
