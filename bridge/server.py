@@ -11,6 +11,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from bridge import __version__, export
+from bridge.collector import keep_freed_memory
 from bridge.kernels.service import KernelService
 from bridge.language import commands, completion, hover, signature
 from bridge.language.service import LanguageService, notebook_sync_options
@@ -214,6 +215,7 @@ async def _serve(server: BridgeServer, max_message_bytes: int) -> int:
 
 def serve(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES,
           warm_pool: bool = False) -> int:
+    keep_freed_memory()
     server = create_server(max_notebook_bytes, warm_pool)
     max_message = max(DEFAULT_MAX_MESSAGE_BYTES, 2 * max_notebook_bytes + (1 << 20))
     return asyncio.run(_serve(server, max_message))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 import weakref
@@ -105,6 +108,42 @@ def test_released_memory_goes_back_to_the_system() -> None:
     release_memory()
     assert grown - before > 150
     assert resident_mb() - before < (grown - before) / 3
+
+
+_FREED_BLOCK_SCRIPT = textwrap.dedent("""
+    import sys, threading
+    from bridge.collector import keep_freed_memory, release_memory
+
+    def resident_mb():
+        for line in open("/proc/self/status", encoding="ascii"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+
+    kept = sys.argv[1] == "kept" and keep_freed_memory()
+    before = resident_mb()
+    # made and freed in a worker thread, as large reads are
+    worker = threading.Thread(target=lambda: bytearray(200 << 20))
+    worker.start()
+    worker.join()
+    after_free = resident_mb()
+    release_memory()
+    print(kept, before, after_free, resident_mb())
+""")
+
+
+@pytest.mark.parametrize("mode", ["kept", "default"])
+def test_a_freed_large_block_stays_for_the_next_request_until_released(mode: str) -> None:
+    """A freed 200 MB block stays in the process (the next large read reuses it instead
+    of faulting fresh pages in) until the idle release; glibc's default unmaps it."""
+    printed = subprocess.run([sys.executable, "-c", _FREED_BLOCK_SCRIPT, mode],
+                             capture_output=True, text=True, check=True).stdout.split()
+    kept, before, after_free, released = printed[0], *map(int, printed[1:])
+    if mode == "kept":
+        assert kept == "True"
+        assert after_free - before > 150
+    else:
+        assert after_free - before < 50
+    assert released - before < 50
 
 
 def test_memory_is_released_once_no_large_request_came_for_a_while(
