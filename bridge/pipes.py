@@ -93,6 +93,11 @@ class FrameReader:
                 self._body = None
                 self._emit(body)
 
+    def detach(self) -> None:
+        """Read no more (the descriptor stays open, for its owner to close)."""
+        self._ended = True
+        self._stop_reading()
+
     def _stop_reading(self) -> None:
         if self._loop is not None:
             self._loop.remove_reader(self._fd)

@@ -18,10 +18,9 @@ from typing import Any
 
 import orjson
 
-from bridge.pipes import PipeWriter
+from bridge.pipes import FrameReader, Oversized, PipeWriter
 
 REPO = Path(__file__).resolve().parent.parent
-_LARGE = 1 << 20
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -53,13 +52,19 @@ class RpcError(Exception):
 
 
 class BridgeClient:
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, output_fd: int) -> None:
+        """`output_fd`: the read end of the bridge's stdout."""
         self.process = process
         assert process.stdin is not None
         # Written as Node's streams write (VS Code's client): from the caller's bytes as
         # the pipe drains; asyncio's pipe transport would first copy what the pipe does
-        # not take at once (most of an 80 MB message).
+        # not take at once (most of an 80 MB message). Read with the bridge's own frame
+        # reader: a large body lands in one buffer of its size, where asyncio's stream
+        # would copy every chunk twice more.
         self._writer = PipeWriter(process.stdin.transport.get_extra_info("pipe").fileno())
+        self._output_fd = output_fd
+        self._frames = FrameReader(max_body_bytes=1 << 40)
+        self._frames.attach(output_fd)
         self._ids = itertools.count(1)
         self._pending: dict[int | str, asyncio.Future[Any]] = {}
         self.notifications: dict[str, list[Any]] = defaultdict(list)
@@ -82,14 +87,20 @@ class BridgeClient:
         stderr: Any = None,
         log_level: str | None = None,
     ) -> BridgeClient:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bridge", *(["--log-level", log_level] if log_level else []),
-            "serve", *serve_args,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=stderr, env={**os.environ, **(env or {})}, cwd=cwd,
-            limit=1 << 24,
-        )
-        return cls(process)
+        output_fd, bridge_stdout = os.pipe()
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bridge",
+                *(["--log-level", log_level] if log_level else []), "serve", *serve_args,
+                stdin=asyncio.subprocess.PIPE, stdout=bridge_stdout,
+                stderr=stderr, env={**os.environ, **(env or {})}, cwd=cwd,
+            )
+        except BaseException:
+            os.close(output_fd)
+            raise
+        finally:
+            os.close(bridge_stdout)
+        return cls(process, output_fd)
 
     async def initialize(self, initialization_options: Any = None,
                          **capabilities: Any) -> dict[str, Any]:
@@ -199,46 +210,17 @@ class BridgeClient:
         return await asyncio.wait_for(find(), timeout)
 
     async def _read_loop(self) -> None:
-        stdout = self.process.stdout
-        assert stdout is not None
         try:
-            while True:
-                length = -1
-                while True:
-                    line = await stdout.readline()
-                    if not line:
-                        raise EOFError
-                    if line in (b"\r\n", b"\n"):
-                        break
-                    name, _, value = line.decode().partition(":")
-                    if name.lower() == "content-length":
-                        length = int(value)
-                body = await self._read_body(stdout, length)
+            while (body := await self._frames.next_frame()) is not None:
+                assert not isinstance(body, Oversized)
                 message = orjson.loads(body)
                 del body
                 await self._handle(message)
                 del message  # a large result is the caller's alone: freed once it is done
-        except (EOFError, asyncio.IncompleteReadError):
-            pass
         finally:
             for future in self._pending.values():
                 if not future.done():
                     future.set_exception(ConnectionError("the bridge closed its output"))
-
-    @staticmethod
-    async def _read_body(stdout: asyncio.StreamReader, length: int) -> bytes | bytearray:
-        if length < _LARGE:
-            return await stdout.readexactly(length)
-        # A large body is gathered into one buffer of its size, not grown and copied.
-        body = bytearray(length)
-        filled = 0
-        while filled < length:
-            chunk = await stdout.read(min(length - filled, _LARGE))
-            if not chunk:
-                raise asyncio.IncompleteReadError(bytes(body[:filled]), length)
-            body[filled:filled + len(chunk)] = chunk
-            filled += len(chunk)
-        return body
 
     async def _handle(self, message: dict[str, Any]) -> None:
         if "method" in message and "id" in message:
@@ -298,4 +280,8 @@ class BridgeClient:
             self.process.kill()
             code = await self.process.wait()
         self._reader.cancel()
+        if self._output_fd >= 0:  # a test may shut down before its fixture does
+            self._frames.detach()
+            os.close(self._output_fd)
+            self._output_fd = -1
         return code
