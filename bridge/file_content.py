@@ -4,10 +4,11 @@ straight to UTF-8 bytes.
 A notebook sent as `content` (JSON text) or `contentBase64` is most of its message.
 Parsed whole, `content` becomes one str (4 bytes a character once a single emoji is in
 it) that then has to be encoded back to UTF-8 for parsing. Here the string is decoded
-from the body piece by piece: each piece is cut between two escapes and two characters,
-and orjson checks it as a string of its own, so the pieces decode exactly as the whole
-would. Anything unexpected (another method, a long member after the file, a bad
-escape) leaves the message to the general parse, which gives the usual answer.
+from the body piece by piece: each piece ends where an escape starts (never inside a
+character or a surrogate pair), and orjson checks it as a string of its own, so the
+pieces decode exactly as the whole would. Anything unexpected (another method, a long
+member after the file, a bad escape) leaves the message to the general parse, which
+gives the usual answer.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ LARGE_BODY_BYTES = 4 << 20  # smaller messages are parsed whole, on the event lo
 _FILE_MEMBER = re.compile(rb'"(content|contentBase64)"\s*:\s*"')
 _KEY_WITHIN = 4096  # the file's key is near the start of the message
 _STRING_PIECE = 1 << 16
+_NON_ASCII_PIECE = 1 << 11
 _TAIL = 16 << 10  # the members after the file (a partialResultToken, ...) are short
 
 _HIGH_SURROGATES = (b"d8", b"d9", b"da", b"db")
@@ -33,17 +35,30 @@ Body = bytes | bytearray
 
 
 def _decode_text(body: Body, start: int, end: int) -> bytes | None:
-    pieces = []
+    pieces: list[bytes] = []
     position = start
-    while position < end:
-        cut = _string_cut(body, position + _STRING_PIECE, end)
-        try:
-            value = orjson.loads(b'"' + body[position:cut] + b'"')
-        except orjson.JSONDecodeError:
-            return None
-        pieces.append(value.encode("utf-8"))
-        position = cut
+    try:
+        while position < end:
+            cut = _piece_end(body, position + _STRING_PIECE, end)
+            piece = body[position:cut]
+            if piece.isascii():
+                pieces.append(_decoded(piece))
+            else:
+                # One emoji makes a piece's str 4 bytes a character, slow to make and to
+                # encode: smaller pieces keep that to the few around it.
+                while position < cut:
+                    small = _piece_end(body, position + _NON_ASCII_PIECE, cut)
+                    pieces.append(_decoded(body[position:small]))
+                    position = small
+            position = cut
+    except orjson.JSONDecodeError:
+        return None
     return b"".join(pieces)
+
+
+def _decoded(piece: Body) -> bytes:
+    text: str = orjson.loads(b'"' + piece + b'"')
+    return text.encode("utf-8")
 
 
 def _decode_base64(body: Body, start: int, end: int) -> bytes | None:
@@ -55,18 +70,18 @@ def _decode_base64(body: Body, start: int, end: int) -> bytes | None:
         return None
 
 
-def _string_cut(body: Body, position: int, end: int) -> int:
-    """A place at or after `position` (before `end`, else `end`) where a JSON string's
-    text can be cut in two: not inside a UTF-8 character, not inside an escape (none
-    starts in the 5 bytes before: the longest, \\uXXXX, is 6 long), and not between
-    the two halves of a surrogate pair."""
-    while position < end:
-        for cut in range(max(position, 6), min(position + 256, end)):
-            if (body[cut] & 0xC0 != 0x80 and body.find(b"\\", cut - 5, cut) < 0
-                    and not (body[cut - 6] == 0x5C and body[cut - 5] == 0x75
-                             and body[cut - 4:cut - 2].lower() in _HIGH_SURROGATES)):
-                return cut
-        position += _STRING_PIECE  # a long run of escapes: take a longer piece
+def _piece_end(body: Body, position: int, end: int) -> int:
+    """Where a piece of a JSON string's text that reaches at least to `position` can end:
+    the next escape (a backslash after anything but a backslash starts one; in a run of
+    them, where each escape starts is not known), unless it is the second half of a
+    surrogate pair. `end` if there is none."""
+    find = body.find
+    while position < end and (cut := find(b"\\", position, end)) >= 0:
+        if body[cut - 1] != 0x5C and not (
+                body[cut + 1] == 0x75 and body[cut - 6] == 0x5C and body[cut - 5] == 0x75
+                and body[cut - 4:cut - 2].lower() in _HIGH_SURROGATES):
+            return cut
+        position = cut + 1
     return end
 
 

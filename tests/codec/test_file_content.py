@@ -7,7 +7,7 @@ import json
 
 import orjson
 
-from bridge.file_content import split_file_content
+from bridge.file_content import _piece_end, split_file_content
 
 from codec.helpers import deserialize_body
 
@@ -23,15 +23,35 @@ TEXT = json.dumps({"cells": [{"cell_type": "code", "source": SOURCE, "metadata":
 
 def test_text_in_pieces_is_the_text() -> None:
     """Escapes of every kind (also every character as \\uXXXX, with surrogate pairs),
-    emoji, CJK and long runs of backslashes decode as the whole string would."""
+    emoji, CJK and long runs of backslashes decode as the whole string would; also
+    surrogate pairs among raw non-ASCII characters (decoded in smaller pieces)."""
     expected = TEXT.encode()
     assert len(expected) > 5 << 20
     for value in (orjson.dumps(TEXT), json.dumps(TEXT).encode(),
+                  json.dumps(TEXT).replace("\\u00e9", "é").encode(),
                   orjson.dumps(TEXT).replace(b"/", b"\\/")):
         for after in (b"", AFTER):
             split = split_file_content(bytearray(deserialize_body(value, after=after)))
             assert split is not None and split["params"]["content"] == expected
             assert split["params"].get("note") == (None if not after else 'a"b\\')
+
+
+def test_a_piece_ends_only_where_the_string_can_be_cut() -> None:
+    """Asked to end anywhere, a piece ends where both halves decode on their own to the
+    whole: at an escape's start, not inside a run of backslashes, not between the two
+    halves of a surrogate pair, not inside a character."""
+    value = 'padding "q" \\\\\\ 😀😀 é\t\n/漢 \\😀 \\\\ud83d \u0001 end'
+    for inner in (orjson.dumps(value)[1:-1], json.dumps(value)[1:-1].encode(),
+                  json.dumps(value).replace("\\u00e9", "é")[1:-1].encode(),
+                  orjson.dumps(value)[1:-1].replace(b"/", b"\\/")):
+        cuts = set()
+        for position in range(8, len(inner) + 1):
+            cut = _piece_end(inner, position, len(inner))
+            assert cut >= position
+            cuts.add(cut)
+            halves = (orjson.loads(b'"%b"' % inner[:cut]), orjson.loads(b'"%b"' % inner[cut:]))
+            assert "".join(halves) == value, (inner, position, cut)
+        assert len(cuts) >= 8  # a cut before each escape that starts a run
 
 
 def test_base64_is_the_file() -> None:
