@@ -100,3 +100,22 @@ def test_writer_delivers_large_and_small_writes_in_order() -> None:
         return bytes(received)
 
     asyncio.run(main())
+
+
+def test_a_detached_reader_leaves_what_comes_after_in_the_pipe() -> None:
+    async def main() -> tuple[object, bytes]:
+        read_end, write_end = os.pipe()
+        reader = FrameReader(LIMIT)
+        reader.attach(read_end)
+        os.write(write_end, framed(b"first"))
+        first = await asyncio.wait_for(reader.next_frame(), 10)
+        reader.detach()
+        os.write(write_end, framed(b"second"))
+        await asyncio.sleep(0.05)  # an attached reader would have taken it by now
+        left = os.read(read_end, 1000)
+        os.close(read_end)
+        os.close(write_end)
+        return first, left
+
+    first, left = asyncio.run(main())
+    assert first == b"first" and left == framed(b"second")
