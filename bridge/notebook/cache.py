@@ -103,7 +103,10 @@ def outputs_key(data: bytes) -> OutputsKey:
 
 def remember_outputs(token: str, data: bytes) -> None:
     key = outputs_key(data)
-    _outputs.put(key, data)
+    if _outputs.get(key) is None:
+        # A copy of its own size: orjson's bytes keep the buffer they were written in,
+        # sized for the worst case (~13 bytes a character), as long as they live.
+        _outputs.put(key, bytes(memoryview(data)))
     _tokens.put(token, key)
 
 

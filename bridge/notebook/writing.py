@@ -45,17 +45,19 @@ def write_notebook(notebook: Any) -> str:
     return layout.use_verbatim(whole, "".join(parts)) if whole else "".join(parts)
 
 
-def write_notebook_json(notebook: Any) -> list[memoryview]:
+def write_notebook_json(notebook: Any) -> list[bytes]:
     """The file text JSON-escaped (what goes between the quotes of the `notebook/serialize`
     result's content), in pieces written out one after another.
 
     Each part is escaped on its own, instead of joining one large str (which widens to 4
-    bytes a character as soon as one emoji appears) and escaping that again.
+    bytes a character as soon as one emoji appears) and escaping that again; each piece is
+    copied out of orjson's buffer, which is sized for the worst case (~13 bytes a
+    character) and would stay allocated as long as the piece.
     """
     parts, whole = _file_parts(notebook)
     if whole:
         parts = [write_notebook(notebook)]
-    return [memoryview(_dumps(part))[1:-1] for part in parts]
+    return [bytes(memoryview(_dumps(part))[1:-1]) for part in parts]
 
 
 def write_notebook_base64(notebook: Any) -> list[bytes]:
