@@ -30,6 +30,7 @@ _NON_ASCII_PIECE = 1 << 11
 _TAIL = 16 << 10  # the members after the file (a partialResultToken, ...) are short
 
 _HIGH_SURROGATES = (b"d8", b"d9", b"da", b"db")
+_NOT_BACKSLASH = re.compile(rb"[^\\]")
 
 Body = bytes | bytearray
 
@@ -77,11 +78,14 @@ def _piece_end(body: Body, position: int, end: int) -> int:
     surrogate pair. `end` if there is none."""
     find = body.find
     while position < end and (cut := find(b"\\", position, end)) >= 0:
-        if body[cut - 1] != 0x5C and not (
-                body[cut + 1] == 0x75 and body[cut - 6] == 0x5C and body[cut - 5] == 0x75
-                and body[cut - 4:cut - 2].lower() in _HIGH_SURROGATES):
+        if body[cut - 1] == 0x5C:  # inside a run of backslashes: look after it
+            after = _NOT_BACKSLASH.search(body, cut, end)
+            position = after.start() if after else end
+        elif (body[cut + 1] == 0x75 and body[cut - 6] == 0x5C and body[cut - 5] == 0x75
+              and body[cut - 4:cut - 2].lower() in _HIGH_SURROGATES):
+            position = cut + 1
+        else:
             return cut
-        position = cut + 1
     return end
 
 
