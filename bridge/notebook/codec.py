@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import orjson
@@ -21,6 +21,10 @@ _IN_THREAD_CHARS = 1 << 20
 # Above this size the layout check runs after the reply has gone out (it costs about as
 # much as parsing); saving waits for it, so nothing is written before it is done.
 DEFER_CHECK_CHARS = 16 << 20
+# Above this size a client that gave a `partialResultToken` gets a save's file in
+# parts; a read's cells come in parts above DEFER_CHECK_CHARS (the parts path checks the
+# layout after the reply), the same size.
+PARTS_ABOVE_CHARS = DEFER_CHECK_CHARS
 # Cells sent as one partial result: about what the pipe holds, so the client can take a
 # part while the bridge makes the next.
 PART_BYTES = 1 << 20
@@ -165,7 +169,7 @@ async def serialize_request(
     token = _partial_result_token(params)
     if _pending_work:
         await asyncio.gather(*_pending_work, return_exceptions=True)
-    write: Callable[[Any], Sequence[bytes | memoryview]] = (
+    write: Callable[[Any], list[bytes]] = (
         write_notebook_base64 if encoding == "base64" else write_notebook_json)
     cells = notebook.get("cells")
     if isinstance(cells, list) and len(cells) > 200:
@@ -175,7 +179,7 @@ async def serialize_request(
         content = write(notebook)
     member = b"contentBase64" if encoding == "base64" else b"content"
     if token is not None and send_part is not None and (
-            sum(map(len, content)) > DEFER_CHECK_CHARS):
+            sum(map(len, content)) > PARTS_ABOVE_CHARS):
         for part in _parts(content):
             await send_part(token, b'{"%b":"%b"}' % (member, b"".join(part)))
         content = []
@@ -183,11 +187,11 @@ async def serialize_request(
     return RawResult(b'{"%b":"' % member, *content, b'"}')
 
 
-def _parts(pieces: Sequence[bytes | memoryview]) -> Iterator[list[bytes | memoryview]]:
+def _parts(pieces: list[bytes]) -> Iterator[list[bytes]]:
     """The pieces in runs of about PART_BYTES. A text's pieces are each escaped whole and
     a base64's are each a multiple of 4 characters (but the last): a run is a JSON string
     of its own, and base64 that decodes on its own."""
-    run: list[bytes | memoryview] = []
+    run: list[bytes] = []
     size = 0
     for piece in pieces:
         run.append(piece)
