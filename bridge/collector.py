@@ -103,19 +103,23 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 _KEPT_BLOCK_BYTES = 1 << 30  # mallopt takes a C int
+_NEVER = -1
 
 
 def keep_freed_memory() -> bool:
     """Serve blocks up to 1 GiB from glibc's heap and keep freed memory there until
     `release_memory` trims it. One arena for every thread: a thread's own arena maps any
-    block over 64 MB on its own whatever the threshold. False when the C library is not
-    glibc (nothing changes then)."""
+    block over 64 MB on its own whatever the threshold. No trimming on free at any
+    size: orjson reserves its output buffer for the worst case, so the heap's free top
+    passes any threshold now and then, and trimming there would hand back the memory
+    the next request needs (most of it never touched costs nothing resident). False
+    when the C library is not glibc (nothing changes then)."""
     libc = _glibc()
     if libc is None:
         return False
     return all(libc.mallopt(option, value) == 1 for option, value in (
         (_M_ARENA_MAX, 1), (_M_MMAP_THRESHOLD, _KEPT_BLOCK_BYTES),
-        (_M_TRIM_THRESHOLD, _KEPT_BLOCK_BYTES)))
+        (_M_TRIM_THRESHOLD, _NEVER)))
 
 
 @functools.cache
