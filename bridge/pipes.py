@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import fcntl
+import itertools
 import logging
 import os
 import re
@@ -25,7 +26,7 @@ PIPE_BYTES = 1 << 20
 _F_SETPIPE_SZ = 1031
 _CONTENT_LENGTH = re.compile(rb"content-length:\s*(\d+)\s*$", re.IGNORECASE)
 _MAX_HEADER_LINE = 64 << 10
-_SMALL_WRITE = 64 << 10
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 16
 # Read no further ahead than this while frames wait to be handled.
 _QUEUED_LIMIT = 64 << 20
 
@@ -193,8 +194,9 @@ def _size(frame: Frame | None) -> int:
 
 
 class PipeWriter:
-    """Writes to a non-blocking pipe from the event loop, never blocking and never copying
-    a large message: each is written from its own bytes as the pipe drains."""
+    """Writes to a non-blocking pipe from the event loop, never blocking and never copying:
+    whatever the pipe does not take at once waits in a queue, as the caller's own bytes,
+    and goes out with writev (many pieces a call) as the pipe drains."""
 
     def __init__(self, fd: int) -> None:
         os.set_blocking(fd, False)
@@ -208,60 +210,53 @@ class PipeWriter:
     def write_message(self, *pieces: bytes | memoryview) -> None:
         """One LSP frame: the Content-Length header, then the body given in pieces."""
         header = b"Content-Length: %d\r\n\r\n" % sum(map(len, pieces))
-        if len(pieces) == 1 and len(pieces[0]) < _SMALL_WRITE:
-            # one pipe write per message: each write can wake the client, and small
-            # messages (kernel status, output batches, replies) are most of the traffic
-            self.write(header + pieces[0])
-            return
-        self.write(header)
-        for piece in pieces:
-            self.write(piece)
+        self._send(header, *pieces)
 
     def write(self, data: bytes | memoryview) -> None:
-        if self._broken or not data:
+        self._send(data)
+
+    def _send(self, *pieces: bytes | memoryview) -> None:
+        if self._broken:
             return
-        if self._queue:
-            last = self._queue[-1]
-            if (len(data) < _SMALL_WRITE and isinstance(last, bytearray)
-                    and len(last) < PIPE_BYTES):
-                last += data  # many small messages: few large writes
-            elif len(data) < _SMALL_WRITE:
-                self._queue.append(bytearray(data))
-            else:
-                self._queue.append(data)
-            return
-        written = self._write_some(data)
-        if written < len(data):
-            self._queue.append(memoryview(data)[written:])
+        waiting = bool(self._queue)
+        self._queue.extend(piece for piece in pieces if piece)
+        if waiting:
+            return  # the pipe is full: everything goes, in order, once it drains
+        self._write_queued()
+        if self._queue and not self._broken:
             self._empty.clear()
             self._loop.add_writer(self._fd, self._on_writable)
 
-    def _write_some(self, data: bytes | bytearray | memoryview) -> int:
-        try:
-            return os.write(self._fd, data)
-        except BlockingIOError:
-            return 0
-        except OSError as exc:  # the client is gone: nothing more can reach it
-            logger.info("output pipe closed: %s", exc)
-            self._broken = True
-            self._queue.clear()
-            return len(data)
+    def _write_queued(self) -> None:
+        """Write from the queue until the pipe is full or the queue empty."""
+        queue = self._queue
+        while queue:
+            batch = list(itertools.islice(queue, _IOV_MAX))
+            try:
+                written = os.writev(self._fd, batch)
+            except BlockingIOError:
+                return
+            except OSError as exc:  # the client is gone: nothing more can reach it
+                logger.info("output pipe closed: %s", exc)
+                self._broken = True
+                queue.clear()
+                return
+            full = written < sum(map(len, batch))
+            while written:
+                head = queue[0]
+                if written < len(head):
+                    queue[0] = memoryview(head)[written:]
+                    break
+                written -= len(head)
+                queue.popleft()
+            if full:
+                return
 
     def _on_writable(self) -> None:
-        while self._queue:
-            head = self._queue[0]
-            written = self._write_some(head)
-            if self._broken:
-                break
-            if written < len(head):
-                if isinstance(head, bytearray):
-                    del head[:written]
-                else:
-                    self._queue[0] = memoryview(head)[written:]
-                return
-            self._queue.popleft()
-        self._loop.remove_writer(self._fd)
-        self._empty.set()
+        self._write_queued()
+        if not self._queue:
+            self._loop.remove_writer(self._fd)
+            self._empty.set()
 
     def close(self) -> None:
         self._broken = True

@@ -102,6 +102,37 @@ def test_writer_delivers_large_and_small_writes_in_order() -> None:
     asyncio.run(main())
 
 
+def test_a_message_in_more_pieces_than_one_write_takes_arrives_whole() -> None:
+    """A save's file goes out as thousands of pieces, more than one writev takes, while
+    the pipe fills and drains: every byte arrives, in order, after its header."""
+    rng = random.Random(5)
+    pieces = [rng.randbytes(rng.choice((1, 7, 300, 5000, 70_000))) for _ in range(5000)]
+    pieces[2500] = memoryview(rng.randbytes(3 << 20))[5:]
+
+    body = b"".join(pieces)
+    expected = b"Content-Length: %d\r\n\r\n%bContent-Length: 5\r\n\r\nafter" % (
+        len(body), body)
+
+    async def main() -> bytes:
+        read_end, write_end = os.pipe()
+        writer = PipeWriter(write_end)
+        writer.write_message(*pieces)
+        writer.write_message(b"after")
+        loop = asyncio.get_running_loop()
+        received = bytearray()
+        try:
+            while len(received) < len(expected):
+                received += await asyncio.wait_for(
+                    loop.run_in_executor(None, os.read, read_end, 1 << 16), 10)
+            await asyncio.wait_for(writer.drained(), 10)
+        finally:
+            writer.close()  # ends a read still waiting
+        os.close(read_end)
+        return bytes(received)
+
+    assert asyncio.run(main()) == expected
+
+
 def test_a_detached_reader_leaves_what_comes_after_in_the_pipe() -> None:
     async def main() -> tuple[object, bytes]:
         read_end, write_end = os.pipe()
