@@ -22,8 +22,8 @@ from bridge.notebook.cache import (
     OutputsKey,
     cell_key,
     cell_texts,
-    outputs_key,
     remember_outputs,
+    sent_outputs_key,
     token_outputs,
     token_outputs_key,
 )
@@ -186,7 +186,7 @@ def _key_form(cell: Any, index: int, just_read: bool = False) -> Any:
         if key is None and "outputs" not in cell:
             raise _unknown_outputs(token, index)
     if key is None:
-        key = outputs_key(_dumps(cell["outputs"]))
+        key = sent_outputs_key(_dumps(cell["outputs"]), token)
     stripped = {name: value for name, value in cell.items() if name != "outputs"}
     stripped["codec"] = {name: value for name, value in cell["codec"].items()
                          if name != "outputs"}
