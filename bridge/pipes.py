@@ -26,7 +26,7 @@ PIPE_BYTES = 1 << 20
 _F_SETPIPE_SZ = 1031
 _CONTENT_LENGTH = re.compile(rb"content-length:\s*(\d+)\s*$", re.IGNORECASE)
 _MAX_HEADER_LINE = 64 << 10
-_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 16
+_IOV_MAX = max(16, os.sysconf("SC_IOV_MAX"))  # pieces one writev takes (POSIX: >= 16)
 # Read no further ahead than this while frames wait to be handled.
 _QUEUED_LIMIT = 64 << 20
 
@@ -208,7 +208,8 @@ class PipeWriter:
         self._broken = False
 
     def write_message(self, *pieces: bytes | memoryview) -> None:
-        """One LSP frame: the Content-Length header, then the body given in pieces."""
+        """One LSP frame: the Content-Length header, then the body given in pieces (kept
+        as they are until written: they must not change meanwhile)."""
         header = b"Content-Length: %d\r\n\r\n" % sum(map(len, pieces))
         self._send(header, *pieces)
 
