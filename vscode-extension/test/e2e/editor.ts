@@ -198,6 +198,11 @@ export class Editor {
     return this.page.locator(`.tabs-container .tab.active[aria-label^="${name}"]`);
   }
 
+  /** The tab of `name` while it has unsaved changes. */
+  dirtyTab(name: string): Locator {
+    return this.page.locator(`.tabs-container .tab.dirty[aria-label^="${name}"]`);
+  }
+
   /** The notebook editor in front. */
   notebook(): Locator {
     // Notebook editors are overlays on the workbench; hidden ones stay in the page.
@@ -212,6 +217,14 @@ export class Editor {
   /** The editor of the code cell whose text contains `marker` (no spaces in it). */
   cellEditor(marker: string): Locator {
     return this.notebook().locator(".cell-editor-container .view-lines", { hasText: marker });
+  }
+
+  /** Clicks into the code cell whose text contains `marker` and waits until its editor
+   * has the keyboard: keys typed before that would go elsewhere. */
+  async focusCell(marker: string): Promise<void> {
+    await this.cellEditor(marker).click();
+    await this.notebook().locator(".cell-editor-container .monaco-editor.focused .view-lines",
+      { hasText: marker }).waitFor();
   }
 
   /** Runs a command from the palette, as a user would (`run: false` only waits until it is listed). */

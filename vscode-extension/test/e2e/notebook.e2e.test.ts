@@ -147,10 +147,12 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     const file = editor.file(HAND_LAID);
     const before = fs.readFileSync(file, "utf8");
     await editor.openNotebook(HAND_LAID);
-    await editor.cellEditor("EDIT_ME").click();
+    await editor.focusCell("EDIT_ME");
     await editor.page.keyboard.press("End");
     await editor.page.keyboard.type("23");
+    await editor.dirtyTab(HAND_LAID).waitFor();
     await editor.page.keyboard.press("Control+S");
+    await editor.dirtyTab(HAND_LAID).waitFor({ state: "detached" });
     await waitFor(() => fs.readFileSync(file, "utf8") !== before, "the save to reach the disk");
     const afterSave = fs.readFileSync(file, "utf8");
     // Byte for byte, the text around the edited cell is what it was (an output's
@@ -213,9 +215,10 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     await pickKernelIfAsked(editor, "napping");
     await editor.outputs().getByText("napping").first().waitFor(LONG);
     // An edit the bridge never saw on disk, made while the cell runs.
-    await editor.cellEditor("KEEP_ME").click();
+    await editor.focusCell("KEEP_ME");
     await editor.page.keyboard.press("End");
     await editor.page.keyboard.type("23");
+    await editor.dirtyTab(BRIDGE_KILL).waitFor();
     const [bridge] = editor.bridgePids();
     assert.ok(bridge !== undefined, "no bridge process found under code-server");
     process.kill(bridge, "SIGKILL");
@@ -330,7 +333,7 @@ describe("nbbridge in Restricted Mode (an untrusted folder)", { skip: missing },
 async function saveAfterUndoneEdit(editor: Editor, name: string): Promise<void> {
   const file = editor.file(name);
   const mtime = fs.statSync(file).mtimeMs;
-  const dirty = editor.page.locator(`.tabs-container .tab.dirty[aria-label^="${name}"]`);
+  const dirty = editor.dirtyTab(name);
   await editor.notebook().locator(".cell-editor-container .view-lines").first().click();
   await editor.page.keyboard.press("End");
   await editor.page.keyboard.type("x");
