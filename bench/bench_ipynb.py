@@ -67,7 +67,7 @@ async def main(default_allocator: bool) -> None:
           "anchors measured in every round too")
     print("measuring process (client and anchors): "
           + ("freed memory kept for reuse, as the bridge does" if kept
-             else "glibc's default allocator settings"))
+             else "the C library's default allocator settings"))
     node = nbformat.reads(text, as_version=4)
     anchors: dict[str, list[float]] = {"reads": [], "writes": []}
 
