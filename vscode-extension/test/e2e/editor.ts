@@ -192,6 +192,11 @@ export class Editor {
       await openAnyway.click();
     }
     await firstCell.waitFor({ timeout: 120_000 });
+    // Opening focuses the notebook once its cells are in; a click into a cell before that
+    // would lose the keyboard to it. (focusCell still clicks again if it does.)
+    await this.page.waitForFunction(
+      () => document.activeElement?.closest(".notebookOverlay.notebook-editor") != null,
+      undefined, { timeout: 10_000 }).catch(() => undefined);
   }
 
   activeTab(name: string): Locator {
@@ -219,12 +224,24 @@ export class Editor {
     return this.notebook().locator(".cell-editor-container .view-lines", { hasText: marker });
   }
 
-  /** Clicks into the code cell whose text contains `marker` and waits until its editor
-   * has the keyboard: keys typed before that would go elsewhere. */
+  /** Clicks into the code cell whose text contains `marker` until its editor has the
+   * keyboard and keeps it for a moment: keys typed otherwise would go elsewhere. The
+   * workbench may move focus once more just after a notebook opens. */
   async focusCell(marker: string): Promise<void> {
-    await this.cellEditor(marker).click();
-    await this.notebook().locator(".cell-editor-container .monaco-editor.focused .view-lines",
-      { hasText: marker }).waitFor();
+    const focused = this.notebook().locator(".cell-editor-container .monaco-editor.focused .view-lines",
+      { hasText: marker });
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await this.cellEditor(marker).click();
+      if (await focused.waitFor({ timeout: 5000 }).then(() => true, () => false)) {
+        await this.page.waitForTimeout(500);
+        if (await focused.isVisible()) {
+          return;
+        }
+      }
+      console.log(`the cell with ${marker} lost the keyboard after click ${attempt + 1}: clicking again`);
+    }
+    await this.screenshot(`cell-${marker.replace(/\W+/g, "_")}-never-focused`);
+    throw new Error(`the cell with ${marker} never kept the keyboard after 5 clicks`);
   }
 
   /** Runs a command from the palette, as a user would (`run: false` only waits until it is listed). */

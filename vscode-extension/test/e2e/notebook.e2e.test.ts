@@ -55,7 +55,7 @@ describe("nbbridge in code-server", { skip: missing }, () => {
   });
 
   test("Shift+Enter runs a cell and shows its stdout", LONG, async () => {
-    await editor.cellEditor("print(\"Hello").click();
+    await editor.focusCell("print(\"Hello");
     await editor.page.keyboard.press("Shift+Enter");
     await pickKernelIfAsked(editor);
     await editor.outputs().getByText("Hello from the kernel!").waitFor(LONG);
@@ -63,7 +63,7 @@ describe("nbbridge in code-server", { skip: missing }, () => {
   });
 
   test("a matplotlib plot shows as an image", LONG, async () => {
-    await editor.cellEditor("plt.plot").click();
+    await editor.focusCell("plt.plot");
     await editor.page.keyboard.press("Shift+Enter");
     const image = editor.outputs().locator("img").first();
     await image.waitFor(LONG);
@@ -73,14 +73,14 @@ describe("nbbridge in code-server", { skip: missing }, () => {
   });
 
   test("an HTML table renders as a table", LONG, async () => {
-    await editor.cellEditor("HTML(f").click();
+    await editor.focusCell("HTML(f");
     await editor.page.keyboard.press("Shift+Enter");
     await editor.outputs().locator("table th", { hasText: "cube" }).waitFor(LONG);
     assert.equal(await editor.outputs().locator("table td", { hasText: "64" }).count(), 1);
   });
 
   test("input() asks in an input box and the answer reaches the kernel", LONG, async () => {
-    await editor.cellEditor("input(").click();
+    await editor.focusCell("input(");
     await editor.page.keyboard.press("Shift+Enter");
     const box = editor.quickInput();
     await box.getByText("What is your name?").first().waitFor(LONG);
@@ -91,7 +91,7 @@ describe("nbbridge in code-server", { skip: missing }, () => {
   });
 
   test("an error shows its name, message and traceback", LONG, async () => {
-    await editor.cellEditor("traceback,").click();
+    await editor.focusCell("traceback,");
     await editor.page.keyboard.press("Shift+Enter");
     await editor.outputs().getByText("ZeroDivisionError").first().waitFor(LONG);
     await editor.outputs().getByText("division by zero").first().waitFor();
@@ -191,7 +191,7 @@ describe("nbbridge in code-server", { skip: missing }, () => {
 
   test("a kernel that dies ends its cell with an error, shows dead, and the next run restarts it", LONG, async () => {
     await editor.openNotebook(CRASH);
-    await editor.cellEditor("os._exit").click();
+    await editor.focusCell("os._exit");
     await editor.page.keyboard.press("Shift+Enter");
     await editor.outputs().getByText("KernelDied").first().waitFor(LONG);
     await editor.page.locator(".statusbar").getByText(/: dead/).waitFor(LONG);
@@ -200,7 +200,7 @@ describe("nbbridge in code-server", { skip: missing }, () => {
       .first().waitFor({ state: "detached" });
     await editor.notebook().locator(".codicon-notebook-state-error").first().waitFor();
     await editor.screenshot("09-kernel-died");
-    await editor.cellEditor("alive_again").click();
+    await editor.focusCell("alive_again");
     await editor.page.keyboard.press("Shift+Enter");
     await editor.outputs().getByText("alive_again").waitFor(LONG);
     await editor.page.locator(".statusbar").getByText(/: idle/).waitFor(LONG);
@@ -210,7 +210,7 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     const file = editor.file(BRIDGE_KILL);
     const before = JSON.parse(fs.readFileSync(file, "utf8"));
     await editor.openNotebook(BRIDGE_KILL);
-    await editor.cellEditor("napping").click();
+    await editor.focusCell("napping");
     await editor.page.keyboard.press("Shift+Enter");
     await pickKernelIfAsked(editor, "napping");
     await editor.outputs().getByText("napping").first().waitFor(LONG);
@@ -227,7 +227,7 @@ describe("nbbridge in code-server", { skip: missing }, () => {
     await editor.notebook().locator(".codicon-notebook-state-executing, .codicon-notebook-state-pending")
       .first().waitFor({ state: "detached", ...LONG });
     await editor.screenshot("10-bridge-restarting");
-    await editor.cellEditor("back_again").click();
+    await editor.focusCell("back_again");
     await editor.page.keyboard.press("Shift+Enter");
     await editor.outputs().getByText("back_again").last().waitFor(LONG);
     assert.notEqual(editor.bridgePids()[0], bridge);
@@ -291,7 +291,7 @@ describe("nbbridge in Restricted Mode (an untrusted folder)", { skip: missing },
   test("notebooks open, no kernel starts, and the folder's own Python never runs", LONG, async () => {
     await editor.openNotebook(RESTRICTED);
     await editor.outputs().getByText("restricted_marker").waitFor(LONG);
-    await editor.cellEditor("ran_in_restricted").click();
+    await editor.focusCell("ran_in_restricted");
     await editor.page.keyboard.press("Shift+Enter");
     // Running a cell asks for trust first; the user keeps the folder untrusted.
     const dialog = editor.page.locator(".monaco-dialog-box");
