@@ -181,7 +181,7 @@ export class Editor {
       }
     }
     await this.activeTab(name).waitFor();
-    const firstCell = this.notebook().locator(".cell-list-container .monaco-list-row.code-cell-row").first();
+    const firstCell = this.firstCodeCell();
     // A file over the editor's large-file limit asks first: open it anyway, as a user would.
     const openAnyway = this.page.getByRole("button", { name: "Open Anyway" });
     const asked = await Promise.race([
@@ -214,34 +214,45 @@ export class Editor {
     return this.page.locator(".notebookOverlay.notebook-editor:visible");
   }
 
+  /** The row of the active notebook's first code cell. */
+  firstCodeCell(): Locator {
+    return this.notebook().locator(".cell-list-container .monaco-list-row.code-cell-row").first();
+  }
+
   /** The webview where the active notebook renders outputs and markdown. */
   outputs(): FrameLocator {
     return this.notebook().locator("iframe.webview").last().contentFrame().locator("iframe#active-frame").contentFrame();
   }
 
-  /** The editor of the code cell whose text contains `marker` (no spaces in it). */
-  cellEditor(marker: string): Locator {
-    return this.notebook().locator(".cell-editor-container .view-lines", { hasText: marker });
+  /** The editor of the code cell whose text contains `marker` (no spaces in it), or of
+   * the first code cell; `focused`: only while it has the keyboard. */
+  cellEditor(marker?: string, focused = false): Locator {
+    const lines = focused ? ".monaco-editor.focused .view-lines" : ".view-lines";
+    if (marker === undefined) {
+      return this.firstCodeCell().locator(`.cell-editor-container ${lines}`);
+    }
+    return this.notebook().locator(`.cell-editor-container ${lines}`, { hasText: marker });
   }
 
-  /** Clicks into the code cell whose text contains `marker` until its editor has the
-   * keyboard and keeps it for a moment: keys typed otherwise would go elsewhere. The
-   * workbench may move focus once more just after a notebook opens. */
-  async focusCell(marker: string): Promise<void> {
-    const focused = this.notebook().locator(".cell-editor-container .monaco-editor.focused .view-lines",
-      { hasText: marker });
+  /** Clicks into the code cell whose text contains `marker` (or the first code cell)
+   * until its editor has the keyboard and keeps it for a moment: keys typed otherwise
+   * would go elsewhere. The workbench may move focus once more just after a notebook
+   * opens. */
+  async focusCell(marker?: string): Promise<void> {
+    const cell = marker === undefined ? "the first code cell" : `the cell with ${marker}`;
     for (let attempt = 0; attempt < 5; attempt++) {
       await this.cellEditor(marker).click();
+      const focused = this.cellEditor(marker, true);
       if (await focused.waitFor({ timeout: 5000 }).then(() => true, () => false)) {
         await this.page.waitForTimeout(500);
         if (await focused.isVisible()) {
           return;
         }
       }
-      console.log(`the cell with ${marker} lost the keyboard after click ${attempt + 1}: clicking again`);
+      console.log(`${cell} lost the keyboard after click ${attempt + 1}: clicking again`);
     }
-    await this.screenshot(`cell-${marker.replace(/\W+/g, "_")}-never-focused`);
-    throw new Error(`the cell with ${marker} never kept the keyboard after 5 clicks`);
+    await this.screenshot(`${cell.replace(/\W+/g, "_")}-never-focused`);
+    throw new Error(`${cell} never kept the keyboard after 5 clicks`);
   }
 
   /** Runs a command from the palette, as a user would (`run: false` only waits until it is listed). */

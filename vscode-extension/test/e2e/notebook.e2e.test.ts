@@ -334,7 +334,7 @@ async function saveAfterUndoneEdit(editor: Editor, name: string): Promise<void> 
   const file = editor.file(name);
   const mtime = fs.statSync(file).mtimeMs;
   const dirty = editor.dirtyTab(name);
-  await editor.notebook().locator(".cell-editor-container .view-lines").first().click();
+  await editor.focusCell();
   await editor.page.keyboard.press("End");
   await editor.page.keyboard.type("x");
   await editor.page.keyboard.press("Backspace");
