@@ -36,7 +36,7 @@ import nbformat
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from bridge.collector import keep_freed_memory
+from bridge.large_work import keep_freed_memory
 
 from big_notebook import build
 from bridge_client import BridgeClient, outputs_by_reference, peak_rss_mb

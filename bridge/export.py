@@ -18,6 +18,7 @@ from typing import Any
 
 from pygls import uris
 
+from bridge.errors import BridgeError, ErrorCode, require
 from bridge.headless.files import (
     check_writable,
     parse_notebook,
@@ -25,7 +26,6 @@ from bridge.headless.files import (
     read_text,
     write_atomically,
 )
-from bridge.protocol import BridgeError, ErrorCode, require
 
 FORMATS: dict[str, str] = {
     "html": "html",

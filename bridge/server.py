@@ -11,13 +11,13 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from bridge import __version__, export
-from bridge.collector import keep_freed_memory
 from bridge.kernels.service import KernelService
 from bridge.language import commands, completion, hover, signature
 from bridge.language.service import LanguageService, notebook_sync_options
+from bridge.large_work import keep_freed_memory
 from bridge.notebook import checkpoints, codec
-from bridge.pipes import PipeWriter
-from bridge.protocol import (
+from bridge.notebook.file_content import parse_body
+from bridge.rpc.contract import (
     KERNEL_EXECUTE,
     KERNEL_INTERRUPT,
     KERNEL_RESTART,
@@ -28,10 +28,10 @@ from bridge.protocol import (
     NOTEBOOK_DESERIALIZE,
     NOTEBOOK_EXPORT,
     NOTEBOOK_SERIALIZE,
-    BridgeLanguageServerProtocol,
     RawResult,
 )
-from bridge.transport import DEFAULT_MAX_MESSAGE_BYTES, detach_stdout, run_stdio
+from bridge.rpc.protocol import BridgeLanguageServerProtocol
+from bridge.rpc.transport import DEFAULT_MAX_MESSAGE_BYTES, detach_stdout, run_stdio
 
 logger = logging.getLogger(__name__)
 
@@ -52,17 +52,20 @@ class BridgeServer(LanguageServer):
         self.exited = asyncio.Event()
         self.kernels: KernelService | None = None
 
+    @property
+    def bridge_protocol(self) -> BridgeLanguageServerProtocol:
+        protocol = self.protocol
+        assert isinstance(protocol, BridgeLanguageServerProtocol)
+        return protocol
+
     async def output_drained(self) -> None:
         """Wait until every message sent so far has been written to the client."""
-        if isinstance(self.protocol.writer, PipeWriter):
-            await self.protocol.writer.drained()
+        await self.bridge_protocol.drained()
 
     async def send_partial_result(self, token: int | str, value: bytes) -> None:
         """Send one partial result; return once it is in the pipe (a slow client holds
         the sender back) and other messages have had their turn."""
-        protocol = self.protocol
-        assert isinstance(protocol, BridgeLanguageServerProtocol)
-        protocol.send_partial_result(token, value)
+        self.bridge_protocol.send_partial_result(token, value)
         await self.output_drained()
         await asyncio.sleep(0)
 
@@ -200,9 +203,9 @@ def _register_language(server: BridgeServer, language: LanguageService) -> None:
 
 async def _serve(server: BridgeServer, max_message_bytes: int) -> int:
     wire = detach_stdout()
-    protocol = server.protocol
-    assert isinstance(protocol, BridgeLanguageServerProtocol)
-    reading = asyncio.create_task(run_stdio(protocol, max_message_bytes, stdout=wire))
+    protocol = server.bridge_protocol
+    reading = asyncio.create_task(run_stdio(protocol, max_message_bytes, stdout=wire,
+                                            parse_large=parse_body(NOTEBOOK_DESERIALIZE)))
     exiting = asyncio.create_task(server.exited.wait())
     await asyncio.wait({reading, exiting}, return_when=asyncio.FIRST_COMPLETED)
     clean = exiting.done() and protocol._shutdown

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from bridge.pipes import FrameReader, Oversized, PipeWriter
+from bridge.rpc.framing import FrameReader, Oversized, PipeWriter
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -40,8 +40,8 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from bridge.errors import BridgeError
     from bridge.headless.run import RunOptions, run_notebook
-    from bridge.protocol import BridgeError
 
     if args.timeout is not None and args.timeout <= 0:
         return _fail("run", "--timeout must be a positive number of seconds")
@@ -63,8 +63,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def export_command(args: argparse.Namespace) -> int:
+    from bridge.errors import BridgeError
     from bridge.export import export_file
-    from bridge.protocol import BridgeError
 
     try:
         result = export_file(args.notebook, args.to, args.output)

@@ -10,8 +10,8 @@ from typing import Any
 
 from pygls import uris
 
+from bridge.errors import BridgeError, ErrorCode, require
 from bridge.notebook.reading import read_notebook
-from bridge.protocol import BridgeError, ErrorCode, require
 
 
 def read_text(path: Path) -> str:

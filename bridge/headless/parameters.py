@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bridge.protocol import BridgeError, ErrorCode
+from bridge.errors import BridgeError, ErrorCode
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"

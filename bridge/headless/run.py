@@ -22,6 +22,7 @@ import orjson
 from nbformat.v4.rwbase import split_lines
 from pygls import uris
 
+from bridge.errors import BridgeError, ErrorCode
 from bridge.headless.commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from bridge.headless.files import check_writable, parse_notebook, read_text, write_atomically
 from bridge.headless.parameters import inject_parameters
@@ -30,7 +31,6 @@ from bridge.kernels.outputs import DisplayIndex, apply_output_op
 from bridge.kernels.registry import KernelRegistry
 from bridge.kernels.session import KernelSession
 from bridge.notebook.writing import write_notebook
-from bridge.protocol import BridgeError, ErrorCode
 
 INTERRUPT_GRACE_SECONDS = 10.0
 SKIP_TAG = "skip-execution"

@@ -22,9 +22,9 @@ import zmq
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 
+from bridge.errors import BridgeError, ErrorCode
 from bridge.kernels.session import READY_TIMEOUT, SHUTDOWN_WAIT, KernelSession
 from bridge.kernels.specs import spec_manager
-from bridge.protocol import BridgeError, ErrorCode
 
 logger = logging.getLogger(__name__)
 

@@ -9,18 +9,12 @@ from typing import Any, Protocol
 
 from lsprotocol.types import CANCEL_REQUEST, CancelParams
 
+from bridge.errors import BridgeError, ErrorCode, require
 from bridge.kernels.batching import OutputBatcher
 from bridge.kernels.registry import KernelRegistry
 from bridge.kernels.session import KernelSession
 from bridge.kernels.specs import list_specs
-from bridge.protocol import (
-    KERNEL_INPUT,
-    KERNEL_OUTPUT,
-    KERNEL_STATUS,
-    BridgeError,
-    ErrorCode,
-    require,
-)
+from bridge.rpc.contract import KERNEL_INPUT, KERNEL_OUTPUT, KERNEL_STATUS
 
 
 class Rpc(Protocol):

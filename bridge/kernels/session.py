@@ -22,9 +22,9 @@ import zmq
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.session import Session
 
+from bridge.errors import BridgeError, ErrorCode
 from bridge.kernels.execution import Execution, kernel_died_output
 from bridge.kernels.watch import watch_process
-from bridge.protocol import BridgeError, ErrorCode
 
 logger = logging.getLogger(__name__)
 

@@ -14,11 +14,12 @@ from urllib.parse import unquote
 
 from lsprotocol import types
 
+from bridge.errors import BridgeError, ErrorCode
 from bridge.kernels.batching import OutputBatcher
 from bridge.kernels.outputs import DisplayIndex, apply_output_op
 from bridge.language.percent import ScriptCell, cell_at_line, split_cells
 from bridge.language.runtime import strip_ansi
-from bridge.protocol import KERNEL_OUTPUT, SCRIPT_CELL_RESULT, BridgeError, ErrorCode
+from bridge.rpc.contract import KERNEL_OUTPUT, SCRIPT_CELL_RESULT
 
 if TYPE_CHECKING:
     from bridge.kernels.session import KernelSession

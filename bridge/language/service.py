@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from bridge.errors import BridgeError, ErrorCode
 from bridge.language.documents import (
     NOTEBOOK_TYPES,
     MaskedCells,
@@ -19,7 +20,6 @@ from bridge.language.documents import (
 )
 from bridge.language.engine import JediEngine
 from bridge.language.runtime import KernelCompleters, kernel_for
-from bridge.protocol import BridgeError, ErrorCode
 
 if TYPE_CHECKING:
     from bridge.kernels.session import KernelSession

@@ -13,8 +13,8 @@ import datetime
 from pathlib import Path
 from typing import Any
 
+from bridge.errors import BridgeError, ErrorCode, require
 from bridge.headless.files import path_param, read_text, write_atomically
-from bridge.protocol import BridgeError, ErrorCode, require
 
 CHECKPOINT_DIR = ".ipynb_checkpoints"
 CHECKPOINT = "checkpoint"

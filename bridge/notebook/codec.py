@@ -10,11 +10,12 @@ from typing import Any
 import orjson
 import pybase64
 
-from bridge.collector import collector_paused, release_memory_when_idle, run_large
+from bridge.errors import BridgeError, ErrorCode, require
+from bridge.large_work import collector_paused, release_memory_when_idle, run_large
 from bridge.notebook import validation
 from bridge.notebook.reading import Reading, open_file, read_notebook
 from bridge.notebook.writing import write_notebook_base64, write_notebook_json
-from bridge.protocol import BridgeError, ErrorCode, RawResult, require
+from bridge.rpc.contract import RawResult
 
 DEFAULT_MAX_NOTEBOOK_BYTES = 1 << 30
 _IN_THREAD_CHARS = 1 << 20

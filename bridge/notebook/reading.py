@@ -15,6 +15,7 @@ from typing import Any
 import nbformat
 import orjson
 
+from bridge.errors import BridgeError, ErrorCode
 from bridge.notebook import layout
 from bridge.notebook.cache import new_outputs_token
 from bridge.notebook.style import Encoder, FileStyle, detect_style
@@ -26,7 +27,6 @@ from bridge.notebook.writing import (
     keep_outputs,
     remember_texts,
 )
-from bridge.protocol import BridgeError, ErrorCode
 
 
 def parse_json(data: str | bytes) -> Any:

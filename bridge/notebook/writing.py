@@ -14,6 +14,7 @@ import orjson
 import pybase64
 from nbformat.corpus.words import generate_corpus_id
 
+from bridge.errors import BridgeError, ErrorCode
 from bridge.notebook import layout
 from bridge.notebook.cache import (
     ROLE_CELL,
@@ -28,7 +29,6 @@ from bridge.notebook.cache import (
     token_outputs_key,
 )
 from bridge.notebook.style import CANONICAL, Encoder, FileStyle
-from bridge.protocol import BridgeError, ErrorCode
 
 _dumps = orjson.dumps
 CELL_KINDS = ("code", "markdown", "raw")

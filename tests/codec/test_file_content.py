@@ -7,9 +7,11 @@ import json
 
 import orjson
 
-from bridge.file_content import _piece_end, split_file_content
+from bridge.notebook.file_content import _piece_end, split_file_content
 
 from codec.helpers import deserialize_body
+
+DESERIALIZE = "notebook/deserialize"
 
 SOURCE = ("print(\"é😀 漢字 \\t\")\n" + "\\" * 70_000 + "\n\x1b[31mred\x1b[0m\n") * 30
 # short members after the file, as a client may put them (an LSP partialResultToken)
@@ -31,7 +33,8 @@ def test_text_in_pieces_is_the_text() -> None:
                   json.dumps(TEXT).replace("\\u00e9", "é").encode(),
                   orjson.dumps(TEXT).replace(b"/", b"\\/")):
         for after in (b"", AFTER):
-            split = split_file_content(bytearray(deserialize_body(value, after=after)))
+            split = split_file_content(bytearray(deserialize_body(value, after=after)),
+                                       DESERIALIZE)
             assert split is not None and split["params"]["content"] == expected
             assert split["params"].get("note") == (None if not after else 'a"b\\')
 
@@ -59,7 +62,7 @@ def test_base64_is_the_file() -> None:
         raw = TEXT.encode() + extra
         for after in (b"", AFTER, LONG_AFTER):
             body = deserialize_body(b'"%b"' % base64.b64encode(raw), b"contentBase64", after)
-            split = split_file_content(body)
+            split = split_file_content(body, DESERIALIZE)
             assert split is not None and split["params"]["contentBase64"] == raw
             assert split["params"].get("partialResultToken") == ("p-1" if after else None)
 
@@ -80,4 +83,4 @@ def test_anything_else_is_left_to_the_general_parse() -> None:
                          b"contentBase64"),
     ]
     for body in bodies:
-        assert split_file_content(body) is None
+        assert split_file_content(body, DESERIALIZE) is None

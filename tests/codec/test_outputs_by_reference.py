@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 import pytest
 
+from bridge.errors import BridgeError, ErrorCode
 from bridge.notebook.cache import BoundedCache, forget_outputs
 from bridge.notebook.reading import read_notebook
 from bridge.notebook.writing import write_notebook
-from bridge.protocol import BridgeError, ErrorCode
 
 from bridge_client import BridgeClient, RpcError
 from bridge_client import outputs_by_reference as by_reference

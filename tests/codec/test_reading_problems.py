@@ -7,9 +7,9 @@ import json
 import nbformat
 import pytest
 
+from bridge.errors import BridgeError, ErrorCode
 from bridge.notebook.reading import read_notebook
 from bridge.notebook.writing import write_notebook
-from bridge.protocol import BridgeError, ErrorCode
 
 from conftest import CORPUS
 

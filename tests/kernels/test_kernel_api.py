@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from bridge.errors import BridgeError, ErrorCode
 from bridge.kernels.outputs import apply_output_op
 from bridge.kernels.registry import KernelRegistry
 from bridge.kernels.session import KernelSession
-from bridge.protocol import BridgeError, ErrorCode
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -10,7 +10,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.pipes import FrameReader, Oversized, PipeWriter
+from bridge.rpc.framing import FrameReader, Oversized, PipeWriter
 
 LIMIT = 1000
 

@@ -9,10 +9,10 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bridge.errors import BridgeError
 from bridge.notebook.cache import cell_texts
 from bridge.notebook.reading import read_notebook
 from bridge.notebook.writing import write_notebook
-from bridge.protocol import BridgeError
 
 from codec.helpers import corpus_files
 

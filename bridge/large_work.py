@@ -1,21 +1,11 @@
-"""Where large notebooks are read and written: one worker thread, Python's cyclic garbage
-collector paused meanwhile, and the memory given back once the bridge is idle.
+"""Large work: the thread that reads and writes large notebooks, the garbage collector's
+pause meanwhile, and the allocator policy that keeps freed memory for the next request.
 
 Large reads and writes take turns on their own thread (they would contend for the GIL
 anyway), which leaves the default executor free for file work such as checkpoints.
-
-Parsing an 80 MB notebook makes a million dicts, lists and strings, none of them in a
-cycle; meanwhile the collector, triggered by the count of new objects, walks every
-object alive several times over (a quarter of the time a read takes). While any thread
-is inside `collector_paused()` the collector waits; reference counting still frees
-everything as usual. When the last one leaves, what is alive is set aside (frozen) so
-the collector does not walk it at its next turn; the idle release collects it all.
-
-glibc gives a block of over 32 MB its own fresh mapping and unmaps it when freed, so
-every large read or save faulted its buffers in anew (~85 ms for each 87 MB on a
-2-core VM, several times a request). `keep_freed_memory` has such blocks come from the
-heap and stay there once freed, for the next request to reuse, until the idle release
-trims them.
+Parsing a large notebook makes many objects and no cycles, so the cyclic collector
+waits while any thread is inside `collector_paused()`; what is alive after is frozen
+until the idle release. docs/performance.md has the measurements behind each choice.
 """
 
 from __future__ import annotations
@@ -60,8 +50,7 @@ def collector_paused() -> Iterator[None]:
             _holders -= 1
             if _holders == 0 and _was_enabled:
                 # What was made meanwhile is young to the collector, which would walk
-                # all of it at its next turn (~40 ms for a large notebook, a while
-                # before most of it is let go): set it aside until the idle release.
+                # all of it at its next turn: set it aside until the idle release.
                 gc.freeze()
                 gc.enable()
 

@@ -13,8 +13,8 @@ import weakref
 
 import pytest
 
-from bridge import collector
-from bridge.collector import collector_paused, release_memory, run_large
+from bridge import large_work
+from bridge.large_work import collector_paused, release_memory, run_large
 
 
 def test_paused_while_any_holder_is_inside_and_back_after() -> None:
@@ -112,7 +112,7 @@ def test_released_memory_goes_back_to_the_system() -> None:
 
 _FREED_BLOCK_SCRIPT = textwrap.dedent("""
     import ctypes, sys, threading
-    from bridge.collector import _glibc, keep_freed_memory, release_memory
+    from bridge.large_work import _glibc, keep_freed_memory, release_memory
 
     def resident_mb():
         for line in open("/proc/self/status", encoding="ascii"):
@@ -166,13 +166,13 @@ def test_memory_is_released_once_no_large_request_came_for_a_while(
         released.append(time.monotonic())
         done.set()
 
-    monkeypatch.setattr(collector, "release_memory", release)
+    monkeypatch.setattr(large_work, "release_memory", release)
 
     async def main() -> float:
         start = time.monotonic()
-        collector.release_memory_when_idle(0.2)
+        large_work.release_memory_when_idle(0.2)
         await asyncio.sleep(0.1)
-        collector.release_memory_when_idle(0.2)  # another large read: the wait starts over
+        large_work.release_memory_when_idle(0.2)  # another large read: the wait starts over
         await asyncio.to_thread(done.wait, 10)
         await asyncio.sleep(0.3)
         return start

@@ -1,11 +1,9 @@
 """LSP frames in and out of stdio pipes on the event loop, copying large bodies once.
 
-asyncio's pipe transport reads into a new bytes object for every chunk, its
-StreamReader appends each to one buffer and copies a body out twice (slice, then bytes),
-and its write side copies whatever the pipe does not take at once into another buffer:
-for an 80 MB notebook that is ~0.1 s a copy on a 2-core box. Here a body is read from
-the pipe straight into a buffer of its announced size, and written from the caller's
-bytes as the pipe drains.
+asyncio's pipe transport and StreamReader copy a body several times on its way in and
+out (docs/performance.md has what that costs). Here a body is read from the pipe
+straight into a buffer of its announced size, and written from the caller's bytes as
+the pipe drains.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +27,14 @@ _MAX_HEADER_LINE = 64 << 10
 _IOV_MAX = max(16, os.sysconf("SC_IOV_MAX"))  # pieces one writev takes (POSIX: >= 16)
 # Read no further ahead than this while frames wait to be handled.
 _QUEUED_LIMIT = 64 << 20
+
+
+class MessageWriter(Protocol):
+    """Where the protocol sends its messages: whole frames, body given in pieces."""
+
+    def write_message(self, *pieces: bytes | memoryview) -> None: ...
+
+    async def drained(self) -> None: ...
 
 
 @dataclass

@@ -16,18 +16,15 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from bridge.collector import run_large
-from bridge.file_content import LARGE_BODY_BYTES, split_file_content
-from bridge.pipes import FrameReader, Oversized, open_stdio
-from bridge.protocol import (
-    BridgeProtocol,
-    ErrorCode,
-    is_notification_method,
-)
+from bridge.errors import ErrorCode
+from bridge.large_work import run_large
+from bridge.rpc.framing import FrameReader, Oversized, open_stdio
+from bridge.rpc.protocol import BridgeProtocol, is_notification_method
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_MESSAGE_BYTES = 1 << 30
+LARGE_BODY_BYTES = 4 << 20  # smaller messages are parsed whole, on the event loop
 _ID_IN_BODY = re.compile(rb'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)')
 
 
@@ -35,12 +32,20 @@ def _error_reply(msg_id: Any, code: int, message: str) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}
 
 
+BodyParser = Callable[[bytes | bytearray], Any]
+"""Parses a large message body (raises orjson.JSONDecodeError like orjson.loads): a
+feature may know a faster way for its own method's body."""
+
+
 async def serve_stream(
     reader: FrameReader,
     protocol: BridgeProtocol,
     send_raw: Callable[[dict[str, Any]], None],
+    parse_large: BodyParser = orjson.loads,
 ) -> None:
-    """Read framed messages until end of input, handing each to the protocol."""
+    """Read framed messages until end of input, handing each to the protocol. Bodies
+    over LARGE_BODY_BYTES go to `parse_large` in a thread, so kernel output keeps
+    flowing meanwhile."""
     while True:
         frame = await reader.next_frame()
         if frame is None:
@@ -57,9 +62,8 @@ async def serve_stream(
                 ))
             continue
         try:
-            # Big bodies parse in a thread so kernel output keeps flowing meanwhile.
             if len(frame) > LARGE_BODY_BYTES:
-                message = await run_large(parse_large_body, frame)
+                message = await run_large(parse_large, frame)
             else:
                 message = orjson.loads(frame)
         except orjson.JSONDecodeError as exc:
@@ -67,13 +71,6 @@ async def serve_stream(
             continue
         del frame
         dispatch(message, protocol, send_raw)
-
-
-def parse_large_body(body: bytes | bytearray) -> Any:
-    """orjson.loads, except that the file of a `notebook/deserialize` (`content` or
-    `contentBase64`) comes decoded to UTF-8 bytes (see bridge.file_content)."""
-    found = split_file_content(body)
-    return found if found is not None else orjson.loads(body)
 
 
 def dispatch(
@@ -118,15 +115,16 @@ async def run_stdio(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     stdin: BinaryIO | None = None,
     stdout: BinaryIO | None = None,
+    parse_large: BodyParser = orjson.loads,
 ) -> None:
     reader, writer = await open_stdio(stdin or sys.stdin.buffer, stdout or sys.stdout.buffer,
                                       max_message_bytes)
-    protocol.set_writer(writer)
+    protocol.attach(writer)
 
     def send_raw(message: dict[str, Any]) -> None:
         writer.write_message(orjson.dumps(message))
 
-    await serve_stream(reader, protocol, send_raw)
+    await serve_stream(reader, protocol, send_raw, parse_large)
 
 
 def detach_stdout() -> BinaryIO:

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 import pybase64
 
-from bridge.protocol import NOTEBOOK_DESERIALIZE
-
-LARGE_BODY_BYTES = 4 << 20  # smaller messages are parsed whole, on the event loop
 _FILE_MEMBER = re.compile(rb'"(content|contentBase64)"\s*:\s*"')
 _KEY_WITHIN = 4096  # the file's key is near the start of the message
 _STRING_PIECE = 1 << 16
@@ -110,9 +108,20 @@ def _string_end(body: Body, start: int, base64: bool) -> int:
     return -1
 
 
-def split_file_content(body: Body) -> dict[str, Any] | None:
-    """The message with its `params.content(Base64)` already decoded to bytes, or None
-    when the body is not plainly that: the general path then parses it."""
+def parse_body(method: str) -> Callable[[Body], Any]:
+    """A parser for large message bodies: orjson.loads, except that the file of a
+    `method` request (`content` or `contentBase64`) comes decoded to UTF-8 bytes."""
+
+    def parse(body: Body) -> Any:
+        found = split_file_content(body, method)
+        return found if found is not None else orjson.loads(body)
+
+    return parse
+
+
+def split_file_content(body: Body, method: str) -> dict[str, Any] | None:
+    """The `method` message with its `params.content(Base64)` already decoded to bytes,
+    or None when the body is not plainly that: the general path then parses it."""
     key = _FILE_MEMBER.search(body, 0, _KEY_WITHIN)
     if key is None:
         return None
@@ -130,7 +139,7 @@ def split_file_content(body: Body) -> dict[str, Any] | None:
     member = name.decode()
     params = message.get("params") if isinstance(message, dict) else None
     if (not isinstance(params, dict) or params.get(member) != ""
-            or message.get("method") != NOTEBOOK_DESERIALIZE):
+            or message.get("method") != method):
         return None
     decode = _decode_base64 if member == "contentBase64" else _decode_text
     value = decode(body, start, end)

@@ -1,12 +1,9 @@
-"""The bridge's custom JSON-RPC contract: method names, errors and the protocol class.
-
-Custom methods travel as plain dicts, both ways. Standard LSP methods keep pygls's
-lsprotocol types. docs/protocol.md documents every method named here.
-"""
+"""The bridge's protocol object: pygls's LanguageServerProtocol with a fast path for
+custom methods, which carry plain dicts (see bridge.rpc.contract) instead of lsprotocol
+types, and every outgoing message encoded with orjson onto the wire's writer."""
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Generator
 from typing import Any
@@ -14,7 +11,6 @@ from typing import Any
 import attrs
 import orjson
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
 from pygls.protocol import (
     JsonRPCNotification,
     JsonRPCRequestMessage,
@@ -23,64 +19,17 @@ from pygls.protocol import (
     lsp_method,
 )
 
-from bridge.pipes import PipeWriter
+from bridge.errors import BridgeError
+from bridge.rpc.contract import (
+    CUSTOM_METHODS,
+    PROTOCOL_VERSION,
+    SERVER_NOTIFICATIONS,
+    SERVER_REQUESTS,
+    RawResult,
+)
+from bridge.rpc.framing import MessageWriter
 
 logger = logging.getLogger(__name__)
-
-PROTOCOL_VERSION = 1
-
-NOTEBOOK_DESERIALIZE = "notebook/deserialize"
-NOTEBOOK_SERIALIZE = "notebook/serialize"
-NOTEBOOK_EXPORT = "notebook/export"
-NOTEBOOK_CHECKPOINT = "notebook/checkpoint"
-KERNEL_SPECS = "kernel/specs"
-KERNEL_START = "kernel/start"
-KERNEL_EXECUTE = "kernel/execute"
-KERNEL_INTERRUPT = "kernel/interrupt"
-KERNEL_RESTART = "kernel/restart"
-KERNEL_SHUTDOWN = "kernel/shutdown"
-KERNEL_OUTPUT = "kernel/output"
-KERNEL_STATUS = "kernel/status"
-KERNEL_INPUT = "kernel/input"
-SCRIPT_CELL_RESULT = "script/cellResult"
-KERNEL_METHODS = [KERNEL_SPECS, KERNEL_START, KERNEL_EXECUTE, KERNEL_INTERRUPT,
-                  KERNEL_RESTART, KERNEL_SHUTDOWN]
-
-CUSTOM_METHODS: list[str] = [
-    NOTEBOOK_DESERIALIZE, NOTEBOOK_SERIALIZE,
-    NOTEBOOK_EXPORT, NOTEBOOK_CHECKPOINT,
-    *KERNEL_METHODS,
-]
-"""Every custom request the bridge answers, advertised in the initialize result."""
-
-SERVER_NOTIFICATIONS: list[str] = [KERNEL_OUTPUT, KERNEL_STATUS, SCRIPT_CELL_RESULT]
-"""Custom notifications the bridge sends to the client."""
-
-SERVER_REQUESTS: list[str] = [KERNEL_INPUT]
-"""Custom requests the bridge sends to the client."""
-
-
-class ErrorCode(enum.IntEnum):
-    """JSON-RPC error codes of the bridge (the -320xx server-defined range)."""
-
-    NOT_JSON = -32001
-    NOT_A_NOTEBOOK = -32002
-    TOO_LARGE = -32003
-    OUTPUTS_UNKNOWN = -32004
-    UNKNOWN_KERNEL = -32010
-    KERNEL_DEAD = -32011
-    KERNEL_START_FAILED = -32012
-    FILE_ERROR = -32020
-    EXPORT_FAILED = -32021
-    NO_CHECKPOINT = -32022
-    INVALID_PARAMS = -32602
-
-
-class BridgeError(JsonRpcException):
-    """An error the client should show the user as it is: the message names the problem."""
-
-    def __init__(self, code: ErrorCode, message: str, data: Any | None = None) -> None:
-        super().__init__(message=message, code=int(code), data=data)
 
 
 def is_notification_method(method: str) -> bool:
@@ -89,34 +38,20 @@ def is_notification_method(method: str) -> bool:
     return kinds is not None and kinds[1] is None
 
 
-class RawResult:
-    """A result already encoded as JSON, in pieces written one after another: a large
-    file's text goes out as it is instead of being copied into one message body."""
-
-    def __init__(self, *pieces: bytes | memoryview) -> None:
-        self.pieces = pieces
-
-
-def require(params: Any, name: str, kind: type | tuple[type, ...]) -> Any:
-    """Return ``params[name]`` or raise a clear invalid-params error."""
-    if not isinstance(params, dict):
-        raise BridgeError(ErrorCode.INVALID_PARAMS, "params must be an object")
-    if name not in params:
-        raise BridgeError(ErrorCode.INVALID_PARAMS, f"missing parameter {name!r}")
-    value = params[name]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise BridgeError(ErrorCode.INVALID_PARAMS, f"parameter {name!r} must be {names}")
-    return value
-
-
 class BridgeProtocol(LanguageServerProtocol):
-    """LanguageServerProtocol whose custom methods skip cattrs and namedtuples.
+    """LanguageServerProtocol whose custom methods skip cattrs and namedtuples, which
+    are far too slow for a large notebook's params and results."""
 
-    pygls turns every params object into nested namedtuples and every result back through
-    cattrs and json: far too slow for an 80 MB notebook. Custom methods here carry plain
-    dicts, and every outgoing message is encoded with orjson.
-    """
+    wire: MessageWriter | None = None
+
+    def attach(self, wire: MessageWriter) -> None:
+        """Send every outgoing message on `wire`."""
+        self.wire = wire
+
+    async def drained(self) -> None:
+        """Wait until every message sent so far has been written to the client."""
+        if self.wire is not None:
+            await self.wire.drained()
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         method = data.get("method")
@@ -163,8 +98,8 @@ class BridgeProtocol(LanguageServerProtocol):
     def _send_data(self, data: Any) -> None:
         if not data:
             return
-        writer = self.writer
-        if not isinstance(writer, PipeWriter):
+        writer = self.wire
+        if writer is None:
             logger.error("no transport to send %r on", type(data).__name__)
             return
         if isinstance(data, JsonRPCResponseMessage) and isinstance(data.result, RawResult):
@@ -181,9 +116,9 @@ class BridgeProtocol(LanguageServerProtocol):
     def send_partial_result(self, token: int | str, value: bytes) -> None:
         """`$/progress` with one part of a request's result (LSP partial results), its
         value already encoded."""
-        if isinstance(self.writer, PipeWriter):
+        if self.wire is not None:
             head = b'{"jsonrpc":"2.0","method":"$/progress","params":{"token":%b,"value":'
-            self.writer.write_message(head % orjson.dumps(token), value, b"}}")
+            self.wire.write_message(head % orjson.dumps(token), value, b"}}")
 
 
 class BridgeLanguageServerProtocol(BridgeProtocol):

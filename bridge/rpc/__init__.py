@@ -1,0 +1,1 @@
+"""The wire: LSP framing on pipes, the JSON-RPC transport, and the protocol object."""
