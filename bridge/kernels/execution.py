@@ -16,14 +16,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nbformat.v4 import new_output as _new_output
 
+from bridge.kernels.channels import KernelChannels
 from bridge.kernels.outputs import output_from_message
-
-if TYPE_CHECKING:
-    from bridge.kernels.session import KernelSession
 
 logger = logging.getLogger(__name__)
 
@@ -48,16 +46,17 @@ def kernel_died_output(reason: str) -> dict[str, Any]:
 class Execution:
     """State of one execute_request until its reply and its idle status have both come."""
 
-    def __init__(self, session: KernelSession, code: str, execution_id: str,
+    def __init__(self, code: str, execution_id: str,
                  on_output: Callable[[dict[str, Any]], None],
                  on_input: Callable[[str, bool], Awaitable[str]] | None,
-                 stop_on_error: bool) -> None:
-        self.session = session
+                 stop_on_error: bool, interrupt: Callable[[], Awaitable[None]]) -> None:
         self.code = code
         self.execution_id = execution_id
         self.on_output = on_output
         self.on_input = on_input
         self.stop_on_error = stop_on_error
+        self._interrupt = interrupt  # how a declined input() stops the waiting cell
+        self._channels: KernelChannels | None = None
         self.aborted = False
         self.msg_id = ""
         self.started_at: float | None = None
@@ -71,8 +70,9 @@ class Execution:
         return {"status": "aborted", "executionCount": None, "startedAt": None,
                 "endedAt": now_ms()}
 
-    def send(self) -> None:
-        """Send the execute_request; ``finish`` then waits for its end."""
+    def send(self, channels: KernelChannels) -> None:
+        """Send the execute_request on `channels`; ``finish`` then waits for its end."""
+        self._channels = channels
         self._done = asyncio.get_running_loop().create_future()
         content = {
             "code": self.code, "silent": False, "store_history": True,
@@ -80,15 +80,15 @@ class Execution:
             # the bridge aborts queued cells itself; the kernel must not abort anything else
             "stop_on_error": False,
         }
-        self.msg_id = self.session.send("shell", "execute_request", content, self.on_message)
+        self.msg_id = channels.send("shell", "execute_request", content, self.on_message)
 
     async def finish(self) -> dict[str, Any]:
-        assert self._done is not None, "send() first"
+        assert self._done is not None and self._channels is not None, "send() first"
         try:
             return await self._done
         finally:
             # output from threads the cell started may still come: keep it flowing
-            self.session.retire(self.msg_id)
+            self._channels.retire(self.msg_id)
             if self._input_task is not None:
                 self._input_task.cancel()
 
@@ -185,9 +185,10 @@ class Execution:
             if self._done is None or self._done.done():
                 return  # the cell is over: an interrupt now would hit the next one
             # the client declined: interrupt the waiting input() instead of hanging the cell
-            logger.info("kernel %s: input() not answered (%s); interrupting",
-                        self.session.kernel_id, exc)
+            logger.info("execution %s: input() not answered (%s); interrupting",
+                        self.execution_id, exc)
             with contextlib.suppress(Exception):
-                await self.session.interrupt()
+                await self._interrupt()
             return
-        self.session.send("stdin", "input_reply", {"value": value})
+        if self._channels is not None:
+            self._channels.send("stdin", "input_reply", {"value": value})

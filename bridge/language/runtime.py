@@ -54,10 +54,9 @@ class KernelCompleters:
         return task
 
     async def _configure(self, session: KernelSession) -> None:
-        content = {"code": _RUNTIME_ONLY_COMPLETER, "silent": True, "store_history": False,
-                   "user_expressions": {}, "allow_stdin": False, "stop_on_error": False}
         try:
-            await session.request("shell", "execute_request", content, _CONFIGURE_TIMEOUT)
+            await asyncio.wait_for(session.execute_silently(_RUNTIME_ONLY_COMPLETER),
+                                   _CONFIGURE_TIMEOUT)
         except Exception:
             logger.info("kernel %s: completer not configured", session.kernel_id,
                         exc_info=True)

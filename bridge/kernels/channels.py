@@ -1,0 +1,67 @@
+"""The seam between a kernel's life and its messages: the channels interface.
+
+A `KernelChannels` is the only thing that talks to a kernel's shell, iopub, stdin and
+control channels. It has exactly one reader per channel and routes every message by its
+parent msg_id to the handler given when the request was sent (a second reader on a
+channel would steal messages). `ZmqChannels` (bridge.kernels.zmq_channels) is its
+implementation for kernels reached through a connection file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, Protocol
+
+RouteHandler = Callable[[str, dict[str, Any]], None]
+"""Gets (channel, message) for every message parented to one request."""
+
+
+class KernelChannels(Protocol):
+    """A kernel's four channels, with messages as dicts: header, msg_id, msg_type,
+    parent_header, metadata, content, buffers."""
+
+    async def open(self) -> None:
+        """Connect; messages start flowing to the handlers."""
+        ...
+
+    async def close(self) -> None:
+        """Disconnect and forget every route; `open` may be called again."""
+        ...
+
+    def send(self, channel: str, msg_type: str, content: dict[str, Any],
+             handler: RouteHandler | None = None, subshell_id: str | None = None) -> str:
+        """Send one message; `handler` gets every message parented to it. Returns its
+        msg_id."""
+        ...
+
+    def forget(self, msg_id: str) -> None:
+        """Route nothing more to the handler of `msg_id`."""
+        ...
+
+    def retire(self, msg_id: str) -> None:
+        """Keep routing a finished request's late output to its handler for a while
+        (output from threads or timers a cell started), then forget it."""
+        ...
+
+    async def iopub_delivered(self, timeout: float) -> bool:
+        """Whether any iopub message has arrived since `open`, waiting up to `timeout`
+        seconds: a kernel is ready only once iopub delivers (no late-joiner loss)."""
+        ...
+
+
+async def request(channels: KernelChannels, channel: str, msg_type: str,
+                  content: dict[str, Any], timeout: float,
+                  subshell_id: str | None = None) -> dict[str, Any]:
+    """Send a request and return its reply on the same channel (raises TimeoutError)."""
+    reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+
+    def on_message(got_channel: str, msg: dict[str, Any]) -> None:
+        if got_channel == channel and not reply.done():
+            reply.set_result(msg)
+
+    msg_id = channels.send(channel, msg_type, content, on_message, subshell_id)
+    try:
+        return await asyncio.wait_for(reply, timeout)
+    finally:
+        channels.forget(msg_id)
