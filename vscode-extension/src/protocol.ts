@@ -1,0 +1,247 @@
+// The bridge's custom JSON-RPC contract as docs/protocol.md states it: method names, their
+// params and results, and the error codes. Pure: no `vscode` import. Names follow the
+// bridge's own bridge/rpc/contract.py and bridge/errors.py.
+
+import type { BridgeCell, BridgeNotebook } from "./notebookData";
+import type { NbOutput } from "./outputs";
+
+// Requests the client sends.
+export const NOTEBOOK_DESERIALIZE = "notebook/deserialize";
+export const NOTEBOOK_SERIALIZE = "notebook/serialize";
+export const NOTEBOOK_EXPORT = "notebook/export";
+export const NOTEBOOK_CHECKPOINT = "notebook/checkpoint";
+export const KERNEL_SPECS = "kernel/specs";
+export const KERNEL_START = "kernel/start";
+export const KERNEL_EXECUTE = "kernel/execute";
+export const KERNEL_INTERRUPT = "kernel/interrupt";
+export const KERNEL_RESTART = "kernel/restart";
+export const KERNEL_SHUTDOWN = "kernel/shutdown";
+
+// Notifications the bridge sends.
+export const KERNEL_OUTPUT = "kernel/output";
+export const KERNEL_STATUS = "kernel/status";
+export const SCRIPT_CELL_RESULT = "script/cellResult";
+
+// Requests the bridge sends.
+export const KERNEL_INPUT = "kernel/input";
+
+/** Every custom request the bridge answers (its initialize result's `methods`). */
+export const METHODS = [
+  NOTEBOOK_DESERIALIZE,
+  NOTEBOOK_SERIALIZE,
+  NOTEBOOK_EXPORT,
+  NOTEBOOK_CHECKPOINT,
+  KERNEL_SPECS,
+  KERNEL_START,
+  KERNEL_EXECUTE,
+  KERNEL_INTERRUPT,
+  KERNEL_RESTART,
+  KERNEL_SHUTDOWN,
+] as const;
+/** Custom notifications the bridge sends (`notifications`). */
+export const NOTIFICATIONS = [KERNEL_OUTPUT, KERNEL_STATUS, SCRIPT_CELL_RESULT] as const;
+/** Custom requests the bridge sends (`serverRequests`). */
+export const SERVER_REQUESTS = [KERNEL_INPUT] as const;
+
+/** JSON-RPC error codes: the standard ones the bridge uses, then its own (-320xx). */
+export const ErrorCode = {
+  PARSE_ERROR: -32700,
+  INVALID_REQUEST: -32600,
+  METHOD_NOT_FOUND: -32601,
+  INVALID_PARAMS: -32602,
+  NOT_JSON: -32001,
+  NOT_A_NOTEBOOK: -32002,
+  TOO_LARGE: -32003,
+  OUTPUTS_UNKNOWN: -32004,
+  UNKNOWN_KERNEL: -32010,
+  KERNEL_DEAD: -32011,
+  KERNEL_START_FAILED: -32012,
+  FILE_ERROR: -32020,
+  EXPORT_FAILED: -32021,
+  NO_CHECKPOINT: -32022,
+} as const;
+
+// Notebook file format.
+
+export type DeserializeParams = { content: string } | { contentBase64: string };
+
+export interface DeserializeResult {
+  notebook: BridgeNotebook;
+  warnings?: string[];
+}
+
+/** A `$/progress` part of a large `notebook/deserialize`: cells, in order. */
+export interface DeserializePart {
+  cells: BridgeCell[];
+}
+
+export type Encoding = "text" | "base64";
+
+export interface SerializeParams {
+  notebook: BridgeNotebook;
+  encoding?: Encoding;
+}
+
+/** `content`, or with `"encoding": "base64"` `contentBase64`; a `$/progress` part likewise. */
+export type SerializeResult = Partial<Record<"content" | "contentBase64", string>>;
+
+// Kernels.
+
+export interface KernelSpec {
+  name: string;
+  displayName: string;
+  language: string;
+  argv0?: string;
+  resourceDir?: string;
+  interruptMode?: "signal" | "message";
+  bridgeEnvironment?: boolean;
+  metadata?: Record<string, unknown>;
+}
+
+export interface SpecsResult {
+  specs: KernelSpec[];
+  default: string;
+}
+
+export type KernelState = "starting" | "idle" | "busy" | "restarting" | "dead";
+
+export interface StartParams {
+  kernelName?: string;
+  notebookUri?: string;
+  cwd?: string;
+}
+
+/** The `kernel/start` and `kernel/restart` result. */
+export interface StartResult {
+  kernelId: string;
+  specName: string;
+  notebookUri: string | null;
+  languageInfo: Record<string, unknown>;
+  implementation: string | null;
+  protocolVersion: string | null;
+  banner: string;
+  supportedFeatures: string[];
+  state: KernelState;
+  pid: number | null;
+  connectionFile: string;
+}
+
+export interface KernelParams {
+  kernelId: string;
+}
+
+export interface ExecuteParams {
+  kernelId: string;
+  code: string;
+  executionId: string;
+  stopOnError?: boolean;
+}
+
+export interface ExecuteResult {
+  status: "ok" | "error" | "aborted";
+  executionCount: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+export type OutputOp =
+  | { op: "append"; output: NbOutput; displayId?: string }
+  | { op: "appendText"; name: string; text: string }
+  | { op: "replace"; displayId: string; output: NbOutput }
+  | { op: "clear"; wait?: boolean };
+
+export interface OutputParams {
+  kernelId: string;
+  executionId: string;
+  ops: OutputOp[];
+}
+
+export interface StatusParams {
+  kernelId: string;
+  state: KernelState;
+  reason?: string;
+}
+
+export interface InputParams {
+  kernelId: string;
+  executionId: string;
+  prompt: string;
+  password: boolean;
+}
+
+export interface InputResult {
+  value: string;
+}
+
+export interface ScriptCellResultParams {
+  uri: string;
+  cell: { index: number; startLine: number; endLine: number; title: string };
+  kernelId: string;
+  executionId: string;
+  status: ExecuteResult["status"];
+  executionCount: number | null;
+  outputs: NbOutput[];
+  text: string;
+}
+
+// Export and checkpoints.
+
+export interface ExportParams {
+  uri: string;
+  format: string;
+  outputUri?: string;
+  content?: string;
+}
+
+export interface ExportResult {
+  path: string;
+  uri: string;
+  format: string;
+  bytes: number;
+  files: string[];
+}
+
+export type CheckpointAction = "create" | "list" | "restore" | "delete";
+export type CheckpointId = "checkpoint" | "before-revert";
+
+export interface CheckpointParams {
+  uri: string;
+  action: CheckpointAction;
+  id?: CheckpointId;
+}
+
+export interface Checkpoint {
+  id: CheckpointId;
+  path: string;
+  lastModified: string;
+}
+
+/** The `notebook/checkpoint` result of each action. */
+export interface CheckpointResults {
+  create: { checkpoint: Checkpoint };
+  list: { checkpoints: Checkpoint[] };
+  restore: { restored: Checkpoint; content: string; kept?: Checkpoint };
+  delete: { checkpoints: Checkpoint[] };
+}
+
+/** Each request the client sends: its params, its result and, for those whose result
+ * may come in `$/progress` parts, the part. */
+export interface Requests {
+  [NOTEBOOK_DESERIALIZE]: { params: DeserializeParams; result: DeserializeResult; part: DeserializePart };
+  [NOTEBOOK_SERIALIZE]: { params: SerializeParams; result: SerializeResult; part: SerializeResult };
+  [NOTEBOOK_EXPORT]: { params: ExportParams; result: ExportResult };
+  [NOTEBOOK_CHECKPOINT]: { params: CheckpointParams; result: CheckpointResults[CheckpointAction] };
+  [KERNEL_SPECS]: { params: Record<string, never>; result: SpecsResult };
+  [KERNEL_START]: { params: StartParams; result: StartResult };
+  [KERNEL_EXECUTE]: { params: ExecuteParams; result: ExecuteResult };
+  [KERNEL_INTERRUPT]: { params: KernelParams; result: null };
+  [KERNEL_RESTART]: { params: KernelParams; result: StartResult };
+  [KERNEL_SHUTDOWN]: { params: KernelParams; result: null };
+}
+
+export type Method = keyof Requests;
+export type ParamsOf<M extends Method> = Requests[M]["params"];
+export type ResultOf<M extends Method> = Requests[M]["result"];
+/** The requests whose result may come in parts. */
+export type PartedMethod = { [M in Method]: Requests[M] extends { part: unknown } ? M : never }[Method];
+export type PartOf<M extends PartedMethod> = Requests[M] extends { part: infer P } ? P : never;
