@@ -15,6 +15,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from "vscode-languageclient/node";
+import type { Method, ParamsOf, PartedMethod, PartOf, ResultOf } from "./protocol";
 import { NOTEBOOK_TYPE } from "./serializer";
 
 const RESTART_DELAYS_MS = [500, 1000, 2000, 5000, 10000, 30000];
@@ -96,20 +97,30 @@ export class Bridge implements vscode.Disposable {
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
-  async request<R>(method: string, params: object, token?: vscode.CancellationToken): Promise<R> {
+  async request<M extends Method>(
+    method: M,
+    params: ParamsOf<M>,
+    token?: vscode.CancellationToken,
+  ): Promise<ResultOf<M>> {
     const client = await this.ready();
-    return send(() => (token ? client.sendRequest<R>(method, params, token) : client.sendRequest<R>(method, params)));
+    return send(() =>
+      token ? client.sendRequest<ResultOf<M>>(method, params, token) : client.sendRequest<ResultOf<M>>(method, params),
+    );
   }
 
   /** A request whose result may come partly ahead of the reply, as LSP partial results
    * (`$/progress` for its `partialResultToken`): each is handed to `onPart`, in order,
    * as it arrives, so its parsing overlaps the bridge's work on the next. */
-  async requestInParts<R, P>(method: string, params: object, onPart: (part: P) => void): Promise<R> {
+  async requestInParts<M extends PartedMethod>(
+    method: M,
+    params: ParamsOf<M>,
+    onPart: (part: PartOf<M>) => void,
+  ): Promise<ResultOf<M>> {
     const client = await this.ready();
     const partialResultToken = `nbbridge-part-${++this.partTokens}`;
-    const listening = client.onProgress(new ProgressType<P>(), partialResultToken, onPart);
+    const listening = client.onProgress(new ProgressType<PartOf<M>>(), partialResultToken, onPart);
     try {
-      return await send(() => client.sendRequest<R>(method, { ...params, partialResultToken }));
+      return await send(() => client.sendRequest<ResultOf<M>>(method, { ...params, partialResultToken }));
     } finally {
       listening.dispose();
     }
@@ -169,7 +180,7 @@ export class Bridge implements vscode.Disposable {
       }
     } catch (error) {
       const message =
-        `the bridge did not start (${command} ${args.join(" ")}): ${errorText(error)}. ` +
+        `the bridge did not start (${command} ${args.join(" ")}): ${errorMessage(error)}. ` +
         'See "nbbridge: Show Bridge Log"; the Python is set by "nbbridge.pythonPath".';
       this.output.appendLine(message);
       for (const waiter of this.waiting.splice(0)) {
@@ -258,6 +269,7 @@ export class Bridge implements vscode.Disposable {
   }
 }
 
-function errorText(error: unknown): string {
+/** An error as the user is shown it: its message (a bridge error's names the problem). */
+export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -4,6 +4,14 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { Bridge } from "./client";
+import {
+  NOTEBOOK_CHECKPOINT,
+  NOTEBOOK_EXPORT,
+  type Checkpoint,
+  type CheckpointAction,
+  type CheckpointParams,
+  type CheckpointResults,
+} from "./protocol";
 import type { BridgeSerializer } from "./serializer";
 
 const EXPORT_FORMATS: Array<{ label: string; format: string; extension: string }> = [
@@ -13,12 +21,6 @@ const EXPORT_FORMATS: Array<{ label: string; format: string; extension: string }
   { label: "Markdown", format: "markdown", extension: ".md" },
   { label: "Slides (reveal.js HTML)", format: "slides", extension: ".slides.html" },
 ];
-
-interface Checkpoint {
-  id: string;
-  path: string;
-  lastModified: string;
-}
 
 export async function exportNotebook(
   bridge: Bridge,
@@ -40,7 +42,7 @@ export async function exportNotebook(
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Exporting as ${picked.label}…` },
     async () =>
-      bridge.request<{ path: string }>("notebook/export", {
+      bridge.request(NOTEBOOK_EXPORT, {
         uri: notebook.uri.toString(),
         format: picked.format,
         outputUri: target.toString(),
@@ -58,19 +60,13 @@ export async function saveAndCheckpoint(bridge: Bridge, notebook: vscode.Noteboo
   if (!(await notebook.save())) {
     throw new Error("the notebook could not be saved, so no checkpoint was made");
   }
-  const { checkpoint } = await bridge.request<{ checkpoint: Checkpoint }>("notebook/checkpoint", {
-    uri: notebook.uri.toString(),
-    action: "create",
-  });
+  const { checkpoint } = await checkpointRequest(bridge, { uri: notebook.uri.toString(), action: "create" });
   vscode.window.setStatusBarMessage(`Checkpoint saved (${when(checkpoint)})`, 5000);
 }
 
 export async function revertToCheckpoint(bridge: Bridge, notebook: vscode.NotebookDocument): Promise<void> {
   const uri = notebook.uri.toString();
-  const { checkpoints } = await bridge.request<{ checkpoints: Checkpoint[] }>("notebook/checkpoint", {
-    uri,
-    action: "list",
-  });
+  const { checkpoints } = await checkpointRequest(bridge, { uri, action: "list" });
   if (checkpoints.length === 0) {
     void vscode.window.showInformationMessage("This notebook has no checkpoint yet (nbbridge: Save and Checkpoint).");
     return;
@@ -95,9 +91,17 @@ export async function revertToCheckpoint(bridge: Bridge, notebook: vscode.Notebo
   if (confirm !== "Revert") {
     return;
   }
-  await bridge.request("notebook/checkpoint", { uri, action: "restore", id: picked.checkpoint.id });
+  await checkpointRequest(bridge, { uri, action: "restore", id: picked.checkpoint.id });
   await vscode.window.showNotebookDocument(notebook);
   await vscode.commands.executeCommand("workbench.action.files.revert");
+}
+
+/** `notebook/checkpoint`, whose result's shape is the action's. */
+async function checkpointRequest<A extends CheckpointAction>(
+  bridge: Bridge,
+  params: CheckpointParams & { action: A },
+): Promise<CheckpointResults[A]> {
+  return (await bridge.request(NOTEBOOK_CHECKPOINT, params)) as CheckpointResults[A];
 }
 
 function when(checkpoint: Checkpoint): string {

@@ -5,35 +5,28 @@ import { randomUUID } from "node:crypto";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { ResponseError, type LanguageClient } from "vscode-languageclient/node";
-import type { Bridge } from "./client";
+import { errorMessage, type Bridge } from "./client";
 import { notebookKernelName } from "./notebookData";
 import { joinText, streamMime, textItem, type NbOutput } from "./outputs";
+import {
+  KERNEL_EXECUTE,
+  KERNEL_INPUT,
+  KERNEL_INTERRUPT,
+  KERNEL_OUTPUT,
+  KERNEL_RESTART,
+  KERNEL_SHUTDOWN,
+  KERNEL_SPECS,
+  KERNEL_START,
+  KERNEL_STATUS,
+  type InputParams,
+  type InputResult,
+  type KernelSpec,
+  type OutputOp,
+  type OutputParams,
+  type SpecsResult,
+  type StatusParams,
+} from "./protocol";
 import { cellOutput, NOTEBOOK_TYPE } from "./serializer";
-
-export interface KernelSpec {
-  name: string;
-  displayName: string;
-  language: string;
-  argv0?: string;
-}
-
-interface SpecsResult {
-  specs: KernelSpec[];
-  default: string;
-}
-
-interface ExecuteResult {
-  status: "ok" | "error" | "aborted";
-  executionCount: number | null;
-  startedAt: number | null;
-  endedAt: number | null;
-}
-
-type OutputOp =
-  | { op: "append"; output: NbOutput; displayId?: string }
-  | { op: "appendText"; name: string; text: string }
-  | { op: "replace"; displayId: string; output: NbOutput }
-  | { op: "clear"; wait?: boolean };
 
 /** One output as shown: the nbformat dict it stands for and the VS Code output showing it. */
 interface ShownOutput {
@@ -86,15 +79,15 @@ export class KernelControllers implements vscode.Disposable {
   }
 
   private async attach(client: LanguageClient): Promise<void> {
-    client.onNotification("kernel/output", (params: { executionId: string; ops: OutputOp[] }) =>
+    client.onNotification(KERNEL_OUTPUT, (params: OutputParams) =>
       this.applyOps(params.executionId, params.ops),
     );
-    client.onNotification("kernel/status", (params: { kernelId: string; state: string; reason?: string }) =>
+    client.onNotification(KERNEL_STATUS, (params: StatusParams) =>
       this.kernelStatus(params.kernelId, params.state, params.reason),
     );
-    client.onRequest("kernel/input", (params: { prompt: string; password: boolean }) => this.askInput(params));
+    client.onRequest(KERNEL_INPUT, (params: InputParams) => this.askInput(params));
     try {
-      const result = await client.sendRequest<SpecsResult>("kernel/specs", {});
+      const result = await client.sendRequest<SpecsResult>(KERNEL_SPECS, {});
       this.updateControllers(result);
     } catch (error) {
       void vscode.window.showErrorMessage(`nbbridge: could not list kernels: ${errorMessage(error)}`);
@@ -195,8 +188,8 @@ export class KernelControllers implements vscode.Disposable {
     const cancel = new vscode.CancellationTokenSource();
     const timer = setTimeout(() => cancel.cancel(), seconds * 1000);
     try {
-      const started = await this.bridge.request<{ kernelId: string }>(
-        "kernel/start",
+      const started = await this.bridge.request(
+        KERNEL_START,
         { kernelName: specName, notebookUri: notebook.uri.toString(), cwd },
         cancel.token,
       );
@@ -233,7 +226,7 @@ export class KernelControllers implements vscode.Disposable {
         kernel = await this.kernelFor(notebook, specName);
       }
       if (this.states.get(kernel.kernelId) === "dead") {
-        await this.bridge.request("kernel/restart", { kernelId: kernel.kernelId });
+        await this.bridge.request(KERNEL_RESTART, { kernelId: kernel.kernelId });
       }
     } catch (error) {
       const message = `The kernel could not start: ${errorMessage(error)}`;
@@ -279,7 +272,7 @@ export class KernelControllers implements vscode.Disposable {
     const executionId = randomUUID();
     this.running.set(executionId, run);
     try {
-      const result = await this.bridge.request<ExecuteResult>("kernel/execute", {
+      const result = await this.bridge.request(KERNEL_EXECUTE, {
         kernelId: kernel.kernelId,
         code: run.execution.cell.document.getText(),
         executionId,
@@ -435,7 +428,7 @@ export class KernelControllers implements vscode.Disposable {
     this.statusBar.show();
   }
 
-  private async askInput(params: { prompt: string; password: boolean }): Promise<{ value: string }> {
+  private async askInput(params: InputParams): Promise<InputResult> {
     const value = await vscode.window.showInputBox({
       title: "The kernel asks for input",
       prompt: params.prompt || "input()",
@@ -457,7 +450,7 @@ export class KernelControllers implements vscode.Disposable {
   async interrupt(notebook: vscode.NotebookDocument): Promise<void> {
     const kernel = await this.kernelOf(notebook);
     if (kernel !== undefined) {
-      await this.bridge.request("kernel/interrupt", { kernelId: kernel.kernelId });
+      await this.bridge.request(KERNEL_INTERRUPT, { kernelId: kernel.kernelId });
     }
   }
 
@@ -466,7 +459,7 @@ export class KernelControllers implements vscode.Disposable {
     if (kernel === undefined) {
       return;
     }
-    await this.bridge.request("kernel/restart", { kernelId: kernel.kernelId });
+    await this.bridge.request(KERNEL_RESTART, { kernelId: kernel.kernelId });
     kernel.displays.clear();
   }
 
@@ -476,7 +469,7 @@ export class KernelControllers implements vscode.Disposable {
     this.kernels.delete(key);
     this.startedKernels.delete(key);
     if (kernel !== undefined) {
-      await this.bridge.request("kernel/shutdown", { kernelId: kernel.kernelId }).catch(() => undefined);
+      await this.bridge.request(KERNEL_SHUTDOWN, { kernelId: kernel.kernelId }).catch(() => undefined);
     }
     this.showStatus();
   }
@@ -511,8 +504,4 @@ export class KernelControllers implements vscode.Disposable {
     this.controllers.forEach((controller) => controller.dispose());
     this.disposables.forEach((disposable) => disposable.dispose());
   }
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

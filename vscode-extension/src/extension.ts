@@ -1,9 +1,9 @@
 // activate(): start the bridge, register the serializer, the kernels and the commands.
 
 import * as vscode from "vscode";
-import { Bridge } from "./client";
+import { Bridge, errorMessage } from "./client";
 import { exportNotebook, revertToCheckpoint, saveAndCheckpoint } from "./commands";
-import { KernelControllers, errorMessage } from "./controller";
+import { KernelControllers } from "./controller";
 import { BridgeSerializer, NOTEBOOK_TYPE } from "./serializer";
 
 let bridge: Bridge | undefined;

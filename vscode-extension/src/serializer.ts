@@ -7,10 +7,10 @@ import {
   editorNotebook,
   outputsToken,
   type BridgeCell,
-  type BridgeNotebook,
   type EditorCell,
 } from "./notebookData";
 import { outputItems, outputToSave, type NbOutput } from "./outputs";
+import { ErrorCode, NOTEBOOK_DESERIALIZE, NOTEBOOK_SERIALIZE, type Encoding } from "./protocol";
 
 export const NOTEBOOK_TYPE = "nbbridge-notebook";
 
@@ -18,14 +18,6 @@ export const NOTEBOOK_TYPE = "nbbridge-notebook";
 const NBFORMAT_KEY = "nbformat";
 /** Where an output read from the file keeps which of its cell's outputs it was. */
 const ORIGIN_KEY = "nbbridgeOrigin";
-/** The bridge's answer to outputs sent as a token it does not know (any more). */
-const OUTPUTS_UNKNOWN = -32004;
-
-interface DeserializeResult {
-  notebook: BridgeNotebook;
-  warnings?: string[];
-}
-
 interface OutputOrigin {
   token: string;
   index: number;
@@ -62,8 +54,8 @@ export class BridgeSerializer implements vscode.NotebookSerializer {
     // Bytes travel as base64: neither side escapes the whole file into a JSON string.
     // A large notebook's cells come in parts ahead of the reply, parsed as they arrive.
     const parts: BridgeCell[][] = [];
-    const result = await this.bridge.requestInParts<DeserializeResult, { cells: BridgeCell[] }>(
-      "notebook/deserialize",
+    const result = await this.bridge.requestInParts(
+      NOTEBOOK_DESERIALIZE,
       { contentBase64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64") },
       (part) => parts.push(part.cells),
     );
@@ -97,23 +89,24 @@ export class BridgeSerializer implements vscode.NotebookSerializer {
   private async serialize(
     cells: EditorCell[],
     metadata: Record<string, unknown>,
-    encoding: "text" | "base64",
+    encoding: Encoding,
   ): Promise<string[]> {
     const member = encoding === "base64" ? "contentBase64" : "content";
     const request = async (byToken: boolean) => {
       const pieces: string[] = [];
-      const result = await this.bridge.requestInParts<Record<string, string>, Record<string, string>>(
-        "notebook/serialize",
+      // The reply and its parts hold the member the encoding names.
+      const result = await this.bridge.requestInParts(
+        NOTEBOOK_SERIALIZE,
         { notebook: bridgeNotebook(cells, metadata, byToken), encoding },
-        (part) => pieces.push(part[member]),
+        (part) => pieces.push(part[member] as string),
       );
-      pieces.push(result[member]);
+      pieces.push(result[member] as string);
       return pieces;
     };
     try {
       return await request(true);
     } catch (error) {
-      if (error instanceof BridgeRequestError && error.code === OUTPUTS_UNKNOWN) {
+      if (error instanceof BridgeRequestError && error.code === ErrorCode.OUTPUTS_UNKNOWN) {
         return request(false);
       }
       throw error;
