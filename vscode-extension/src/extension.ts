@@ -4,7 +4,10 @@ import * as vscode from "vscode";
 import { Bridge, errorMessage } from "./client";
 import { exportNotebook, revertToCheckpoint, saveAndCheckpoint } from "./commands";
 import { KernelControllers } from "./controller";
+import { answerInputRequests } from "./inputPrompt";
+import { NotebookKernels } from "./kernels";
 import { BridgeSerializer, NOTEBOOK_TYPE } from "./serializer";
+import { KernelStatusBar } from "./statusBar";
 
 let bridge: Bridge | undefined;
 
@@ -12,11 +15,14 @@ export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel("nbbridge");
   const connection = new Bridge(output);
   bridge = connection;
-  const kernels = new KernelControllers(connection);
+  const kernels = new NotebookKernels(connection);
   const serializer = new BridgeSerializer(connection);
   context.subscriptions.push(
     output,
     kernels,
+    new KernelStatusBar(kernels),
+    answerInputRequests(connection),
+    new KernelControllers(connection, kernels),
     vscode.workspace.registerNotebookSerializer(NOTEBOOK_TYPE, serializer),
     notebookCommand("nbbridge.restartKernel", (notebook) => kernels.restart(notebook)),
     notebookCommand("nbbridge.interruptKernel", (notebook) => kernels.interrupt(notebook)),
