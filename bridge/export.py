@@ -19,13 +19,14 @@ from typing import Any
 from pygls import uris
 
 from bridge.errors import BridgeError, ErrorCode, require
-from bridge.headless.files import (
+from bridge.notebook.files import (
     check_writable,
     parse_notebook,
     path_param,
     read_text,
     write_atomically,
 )
+from bridge.notebook.store import NotebookStore
 
 FORMATS: dict[str, str] = {
     "html": "html",
@@ -66,7 +67,8 @@ def export_file(
     output = output.absolute() if output is not None else None
     if text is None:
         text = read_text(source)
-    parse_notebook(text, source, lossless=False)  # a clear error for what is no notebook
+    # a clear error for what is no notebook
+    parse_notebook(text, NotebookStore(), source, lossless=False)
     import nbformat
     from nbconvert.exporters import get_exporter
 

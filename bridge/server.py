@@ -15,8 +15,9 @@ from bridge.kernels.service import KernelService
 from bridge.language import commands, completion, hover, signature
 from bridge.language.service import LanguageService, notebook_sync_options
 from bridge.large_work import keep_freed_memory
-from bridge.notebook import checkpoints, codec
+from bridge.notebook import checkpoints, requests
 from bridge.notebook.file_content import parse_body
+from bridge.notebook.store import NotebookStore
 from bridge.rpc.contract import (
     KERNEL_EXECUTE,
     KERNEL_INTERRUPT,
@@ -37,9 +38,10 @@ logger = logging.getLogger(__name__)
 
 
 class BridgeServer(LanguageServer):
-    """One server object; feature modules keep their state on it."""
+    """The pygls server: the protocol, the workspace and the shutdown hooks. Each feature
+    keeps its state in its own service object, given what it needs."""
 
-    def __init__(self, max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES) -> None:
+    def __init__(self, max_notebook_bytes: int = requests.DEFAULT_MAX_NOTEBOOK_BYTES) -> None:
         super().__init__(
             name="nbbridge",
             version=__version__,
@@ -50,7 +52,6 @@ class BridgeServer(LanguageServer):
         self.max_notebook_bytes = max_notebook_bytes
         self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
         self.exited = asyncio.Event()
-        self.kernels: KernelService | None = None
 
     @property
     def bridge_protocol(self) -> BridgeLanguageServerProtocol:
@@ -77,14 +78,15 @@ class BridgeServer(LanguageServer):
                 logger.exception("shutdown hook failed")
 
 
-def create_server(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES,
+def create_server(max_notebook_bytes: int = requests.DEFAULT_MAX_NOTEBOOK_BYTES,
                   warm_pool: bool = False) -> BridgeServer:
     server = BridgeServer(max_notebook_bytes)
-    kernels = KernelService(lambda: server.protocol, warm_pool)
-    server.kernels = kernels
+    rpc = server.bridge_protocol
+    kernels = KernelService(rpc, warm_pool)
     server.shutdown_hooks.append(kernels.shutdown_all)
-    language = LanguageService(server)
+    language = LanguageService(lambda: server.workspace, kernels.registry, rpc)
     server.shutdown_hooks.append(language.close)
+    store = NotebookStore()
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: BridgeServer, params: Any) -> None:
@@ -98,7 +100,7 @@ def create_server(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES,
     async def initialized(ls: BridgeServer, params: Any) -> None:
         kernels.configure(getattr(ls.protocol, "initialization_options", None))
         language.configure(getattr(ls.protocol, "initialization_options", None))
-        await codec.warm_up()
+        await requests.warm_up()
 
     @server.feature(KERNEL_SPECS)
     async def kernel_specs(ls: BridgeServer, params: Any) -> dict[str, Any]:
@@ -126,12 +128,13 @@ def create_server(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES,
 
     @server.feature(NOTEBOOK_DESERIALIZE)
     async def notebook_deserialize(ls: BridgeServer, params: Any) -> dict[str, Any] | RawResult:
-        return await codec.deserialize_request(params, ls.max_notebook_bytes, ls.output_drained,
-                                               ls.send_partial_result)
+        return await requests.deserialize_request(params, store, ls.max_notebook_bytes,
+                                                  ls.output_drained, ls.send_partial_result)
 
     @server.feature(NOTEBOOK_SERIALIZE)
     async def notebook_serialize(ls: BridgeServer, params: Any) -> RawResult:
-        return await codec.serialize_request(params, ls.output_drained, ls.send_partial_result)
+        return await requests.serialize_request(params, store, ls.output_drained,
+                                                ls.send_partial_result)
 
     @server.feature(NOTEBOOK_EXPORT)
     async def notebook_export(ls: BridgeServer, params: Any) -> dict[str, Any]:
@@ -216,7 +219,7 @@ async def _serve(server: BridgeServer, max_message_bytes: int) -> int:
     return 0 if clean else 1
 
 
-def serve(max_notebook_bytes: int = codec.DEFAULT_MAX_NOTEBOOK_BYTES,
+def serve(max_notebook_bytes: int = requests.DEFAULT_MAX_NOTEBOOK_BYTES,
           warm_pool: bool = False) -> int:
     keep_freed_memory()
     server = create_server(max_notebook_bytes, warm_pool)

@@ -24,12 +24,14 @@ from pygls import uris
 
 from bridge.errors import BridgeError, ErrorCode
 from bridge.headless.commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from bridge.headless.files import check_writable, parse_notebook, read_text, write_atomically
 from bridge.headless.parameters import inject_parameters
 from bridge.headless.progress import Progress, first_line
-from bridge.kernels.outputs import DisplayIndex, apply_output_op
+from bridge.kernels.outputs import DisplayIndex
 from bridge.kernels.registry import KernelRegistry
 from bridge.kernels.session import KernelSession
+from bridge.kernels.streaming import run_streamed
+from bridge.notebook.files import check_writable, parse_notebook, read_text, write_atomically
+from bridge.notebook.store import NotebookStore
 from bridge.notebook.writing import write_notebook
 
 INTERRUPT_GRACE_SECONDS = 10.0
@@ -75,6 +77,7 @@ class NotebookRun:
         self.session: KernelSession | None = None
         self.interrupted = 0
         self.displays: DisplayIndex = {}
+        self.store = NotebookStore()
         self._signalled: list[asyncio.Future[None]] = []
         self._ran: list[dict[str, Any]] = []
         self._read_text = ""
@@ -82,7 +85,7 @@ class NotebookRun:
     async def run(self) -> RunOutcome:
         options = self.options
         self._read_text = read_text(options.source)
-        self.notebook = parse_notebook(self._read_text, options.source)
+        self.notebook = parse_notebook(self._read_text, self.store, options.source)
         check_writable(options.output)  # before the run, not after it
         if options.parameters:
             inject_parameters(self.notebook, options.parameters)
@@ -161,13 +164,9 @@ class NotebookRun:
         outputs: list[dict[str, Any]] = []
         cell["outputs"] = outputs
         cell["execution_count"] = None
-
-        def on_output(op: dict[str, Any]) -> None:
-            apply_output_op(outputs, op, self.displays)
-
-        execution = asyncio.ensure_future(self.session.execute(
-            cell["source"], f"run-{id(cell)}", on_output,
-            stop_on_error=not self.options.allow_errors))
+        execution = asyncio.ensure_future(run_streamed(
+            self.session, cell["source"], f"run-{id(cell)}", outputs=outputs,
+            displays=self.displays, stop_on_error=not self.options.allow_errors))
         timed_out = False
         done, _ = await asyncio.wait({execution}, timeout=self.options.timeout)
         if not done:
@@ -241,7 +240,7 @@ class NotebookRun:
             # Jupyter's files hold multi-line output text as lists of lines; so do ours
             for cell in self._ran:
                 cell["outputs"] = lines_split(cell["outputs"])
-        write_atomically(target, write_notebook(self.notebook).encode("utf-8"))
+        write_atomically(target, write_notebook(self.notebook, self.store).encode("utf-8"))
         return target
 
 

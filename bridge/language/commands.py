@@ -15,11 +15,10 @@ from urllib.parse import unquote
 from lsprotocol import types
 
 from bridge.errors import BridgeError, ErrorCode
-from bridge.kernels.batching import OutputBatcher
-from bridge.kernels.outputs import DisplayIndex, apply_output_op
+from bridge.kernels.streaming import run_streamed
 from bridge.language.percent import ScriptCell, cell_at_line, split_cells
 from bridge.language.runtime import strip_ansi
-from bridge.rpc.contract import KERNEL_OUTPUT, SCRIPT_CELL_RESULT
+from bridge.rpc.contract import SCRIPT_CELL_RESULT
 
 if TYPE_CHECKING:
     from bridge.kernels.session import KernelSession
@@ -69,7 +68,7 @@ def _line(options: dict[str, Any]) -> int:
 
 
 def _script_text(service: LanguageService, uri: str) -> str:
-    document = service.server.workspace.text_documents.get(unquote(uri))
+    document = service.workspace.text_documents.get(unquote(uri))
     if document is None:
         raise BridgeError(ErrorCode.INVALID_PARAMS,
                           f"{uri} is not open: send textDocument/didOpen first")
@@ -104,38 +103,25 @@ async def run_file(service: LanguageService, arguments: Any) -> dict[str, Any]:
 
 
 async def _kernel(service: LanguageService, uri: str, options: dict[str, Any]) -> KernelSession:
-    kernels = service.server.kernels
-    if kernels is None:
-        raise BridgeError(ErrorCode.KERNEL_START_FAILED, "this bridge runs no kernels")
-    session: KernelSession | None = kernels.registry.for_notebook(uri)
+    session = service.kernels.for_notebook(uri)
     if session is not None and session.state != "dead":
         return session
     if session is not None:
         raise BridgeError(ErrorCode.KERNEL_DEAD,
                           f"the kernel of {uri} is dead; restart it with kernel/restart")
     kernel_name = options.get("kernelName")
-    started: KernelSession = await kernels.registry.start(
+    return await service.kernels.start(
         kernel_name if isinstance(kernel_name, str) else None, uri)
-    return started
 
 
 async def _run(service: LanguageService, session: KernelSession, uri: str,
                cell: ScriptCell) -> dict[str, Any]:
-    protocol = service.server.protocol
+    rpc = service.rpc
     execution_id = str(uuid.uuid4())
     head = {"kernelId": session.kernel_id, "executionId": execution_id}
     outputs: list[dict[str, Any]] = []
-    displays: DisplayIndex = {}
-    batcher = OutputBatcher(lambda ops: protocol.notify(KERNEL_OUTPUT, {**head, "ops": ops}))
-
-    def on_output(op: dict[str, Any]) -> None:
-        apply_output_op(outputs, op, displays)
-        batcher.add(op)
-
-    try:
-        reply = await session.execute(cell.code, execution_id, on_output, None, True)
-    finally:
-        batcher.close()
+    reply = await run_streamed(session, cell.code, execution_id, rpc=rpc,
+                               outputs=outputs)
     text = outputs_text(outputs)
     result = {
         "uri": uri,
@@ -147,10 +133,10 @@ async def _run(service: LanguageService, session: KernelSession, uri: str,
         "outputs": outputs,
         "text": text,
     }
-    protocol.notify(SCRIPT_CELL_RESULT, result)
+    rpc.notify(SCRIPT_CELL_RESULT, result)
     count = reply.get("executionCount")
     title = f"[{count if count is not None else ' '}] {uri} cell {cell.index + 1}"
-    service.server.window_log_message(types.LogMessageParams(
+    rpc.notify(types.WINDOW_LOG_MESSAGE, types.LogMessageParams(
         type=types.MessageType.Error if reply["status"] == "error" else types.MessageType.Info,
         message=f"{title} ({reply['status']})" + (f"\n{text}" if text else ""),
     ))

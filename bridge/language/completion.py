@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from bridge.language.contexts import CompletionContext
 from bridge.language.engine import StaticCompletions, word_start
 from bridge.language.hover import runtime_markdown
 from bridge.language.runtime import (
@@ -68,15 +69,6 @@ class Candidate:
         return group, name.lower()
 
 
-@dataclass
-class CompletionContext:
-    """What completionItem/resolve needs to document one answer's items."""
-
-    static: StaticCompletions | None
-    kernel_uri: str
-    runtime_code: dict[str, str]  # label -> the cell's code ending in that completion
-
-
 async def complete(service: LanguageService,
                    params: types.CompletionParams) -> dict[str, Any] | None:
     """An LSP CompletionList, as a plain dict: hundreds of items skip cattrs."""
@@ -124,7 +116,7 @@ async def complete(service: LanguageService,
         if found.text in candidates and candidates[found.text].sources == {"kernel"}:
             runtime_code[found.text] = view.cell_text[:found.start] + found.text
 
-    token = service.remember(CompletionContext(static, view.kernel_uri, runtime_code))
+    token = service.contexts.remember(CompletionContext(static, view.kernel_uri, runtime_code))
     ordered = sorted(candidates.values(), key=lambda candidate: candidate.rank)
     cursor_point = (params.position.line, params.position.character)
     items = [_item(candidate, index, token, cursor_point)
@@ -227,7 +219,7 @@ def _item(candidate: Candidate, index: int, token: int, cursor: Point) -> dict[s
 async def resolve(service: LanguageService, item: types.CompletionItem) -> types.CompletionItem:
     """Documentation for one item: jedi's docstring, or the kernel's for runtime names."""
     data = item.data if isinstance(item.data, dict) else {}
-    context = service.recall(data.get("token"))
+    context = service.contexts.recall(data.get("token"))
     label = item.label
     if context is None:
         return item

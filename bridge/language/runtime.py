@@ -11,12 +11,9 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from typing import Any
 
-if TYPE_CHECKING:
-    from bridge.kernels.session import KernelSession
-    from bridge.server import BridgeServer
+from bridge.kernels.session import KernelSession
 
 logger = logging.getLogger(__name__)
 
@@ -64,17 +61,6 @@ class KernelCompleters:
     def close(self) -> None:
         for task in self._configured.values():
             task.cancel()
-
-
-def kernel_for(server: BridgeServer, uri: str) -> KernelSession | None:
-    """The kernel started for this notebook or script (kernel/start notebookUri), if alive."""
-    if server.kernels is None:
-        return None
-    registry = server.kernels.registry
-    session = registry.for_notebook(uri) or registry.for_notebook(unquote(uri))
-    if session is None or session.state in ("dead", "starting", "restarting"):
-        return None
-    return session
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.workspace import Workspace
 
 from bridge.errors import BridgeError, ErrorCode
+from bridge.kernels.session import KernelSession
+from bridge.kernels.streaming import Rpc
+from bridge.language.contexts import CompletionContexts
 from bridge.language.documents import (
     NOTEBOOK_TYPES,
     MaskedCells,
@@ -19,14 +24,7 @@ from bridge.language.documents import (
     source_view,
 )
 from bridge.language.engine import JediEngine
-from bridge.language.runtime import KernelCompleters, kernel_for
-
-if TYPE_CHECKING:
-    from bridge.kernels.session import KernelSession
-    from bridge.language.completion import CompletionContext
-    from bridge.server import BridgeServer
-
-_CONTEXTS_KEPT = 4
+from bridge.language.runtime import KernelCompleters
 
 
 @dataclass
@@ -72,32 +70,48 @@ def notebook_sync_options() -> types.NotebookDocumentSyncOptions:
     )
 
 
+class NotebookKernels(Protocol):
+    """How the language features find (and the script commands start) a notebook's
+    kernel: the kernel started with kernel/start's notebookUri."""
+
+    def for_notebook(self, notebook_uri: str) -> KernelSession | None: ...
+
+    async def start(self, kernel_name: str | None = None, notebook_uri: str | None = None,
+                    cwd: str | None = None) -> KernelSession: ...
+
+
 class LanguageService:
-    def __init__(self, server: BridgeServer) -> None:
-        self.server = server
+    def __init__(self, workspace: Callable[[], Workspace], kernels: NotebookKernels,
+                 rpc: Rpc) -> None:
+        self._workspace = workspace  # pygls makes the workspace at initialize
+        self.kernels = kernels
+        self.rpc = rpc
         self.engine = JediEngine()
         self.masked = MaskedCells()
         self.settings = LanguageSettings()
         self.completers = KernelCompleters()
-        self._contexts: OrderedDict[int, CompletionContext] = OrderedDict()
+        self.contexts = CompletionContexts()
         # (script uri, line) last edited or asked about: what argument-less commands mean
         self.last_position: tuple[str, int] | None = None
-        self._next_token = 0
 
     def configure(self, initialization_options: Any) -> None:
         try:
             self.settings.configure(initialization_options)
         except BridgeError as error:
             # initialized is a notification: the user can only be told, not answered.
-            self.server.window_show_message(types.ShowMessageParams(
+            self.rpc.notify(types.WINDOW_SHOW_MESSAGE, types.ShowMessageParams(
                 types.MessageType.Error, f"nbbridge: {error.message}"))
 
     async def close(self) -> None:
         self.completers.close()
         await self.engine.close()
 
+    @property
+    def workspace(self) -> Workspace:
+        return self._workspace()
+
     def view(self, uri: str, line: int) -> SourceView | None:
-        found = source_view(self.server.workspace, self.masked, uri, line)
+        found = source_view(self.workspace, self.masked, uri, line)
         if found is not None and found.kernel_uri == uri:
             self.last_position = (uri, line)
         return found
@@ -109,7 +123,9 @@ class LanguageService:
         idle); a kernel that cannot take that at once is asked as it is, and later asks
         never wait for it.
         """
-        session = kernel_for(self.server, uri)
+        session = self.kernels.for_notebook(uri) or self.kernels.for_notebook(unquote(uri))
+        if session is None or session.state in ("dead", "starting", "restarting"):
+            return None
         if session is not None:
             configuring = self.completers.prepare(session)
             if configuring is not None:
@@ -118,7 +134,7 @@ class LanguageService:
 
     # -------------------------------------------------------------- document events
     def notebook_opened(self, notebook_uri: str) -> None:
-        workspace = self.server.workspace
+        workspace = self.workspace
         notebook = workspace.get_notebook_document(notebook_uri=notebook_uri)
         if notebook is None:
             return
@@ -141,15 +157,3 @@ class LanguageService:
 
     def document_closed(self, uri: str) -> None:
         self.masked.forget(uri)
-
-    # -------------------------------------------------------------- completion contexts
-    def remember(self, context: CompletionContext) -> int:
-        """A token for completionItem/resolve to find this answer's context again."""
-        self._next_token += 1
-        self._contexts[self._next_token] = context
-        while len(self._contexts) > _CONTEXTS_KEPT:
-            self._contexts.popitem(last=False)
-        return self._next_token
-
-    def recall(self, token: Any) -> CompletionContext | None:
-        return self._contexts.get(token) if isinstance(token, int) else None

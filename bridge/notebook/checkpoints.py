@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.errors import BridgeError, ErrorCode, require
-from bridge.headless.files import path_param, read_text, write_atomically
+from bridge.notebook.files import path_param, read_text, write_atomically
 
 CHECKPOINT_DIR = ".ipynb_checkpoints"
 CHECKPOINT = "checkpoint"

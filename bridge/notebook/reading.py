@@ -10,6 +10,7 @@ odd escape, a stray space), the original text of that part rides along verbatim.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import nbformat
@@ -17,7 +18,7 @@ import orjson
 
 from bridge.errors import BridgeError, ErrorCode
 from bridge.notebook import layout
-from bridge.notebook.cache import new_outputs_token
+from bridge.notebook.store import NotebookStore
 from bridge.notebook.style import Encoder, FileStyle, detect_style
 from bridge.notebook.validation import SchemaCheck
 from bridge.notebook.writing import (
@@ -53,21 +54,22 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def read_notebook(text: str | bytes, defer_check: bool = False) -> Reading:
+def read_notebook(text: str | bytes, store: NotebookStore,
+                  defer_check: bool = False) -> Reading:
     """The `notebook/deserialize` result for the file `text` (a str, or UTF-8 bytes).
 
     With `defer_check`, the check that writing gives back the same text (and the
     caching of each cell's text for saving) is left to `Reading.finish`, to run after
     the result has gone out: for large files it costs as much as parsing.
     """
-    opened = open_file(text)
+    opened = open_file(text, store)
     reading = opened.reading(opened.transfer(opened.file_cells))
     if not defer_check:
         reading.finish(record=True)
     return reading
 
 
-def open_file(text: str | bytes) -> OpenedFile:
+def open_file(text: str | bytes, store: NotebookStore) -> OpenedFile:
     """Parse the file and learn its layout; raise a clear error if it is no notebook."""
     top = parse_json(text)
     if not isinstance(top, dict):
@@ -88,16 +90,17 @@ def open_file(text: str | bytes) -> OpenedFile:
     if major < 4:
         warning = (f"This notebook is nbformat {major}; it was upgraded to nbformat 4 and "
                    "will be saved as nbformat 4.")
-        return OpenedFile(_upgrade(text, major), FileStyle(), [warning], None)
-    return OpenedFile(top, detect_style(text, top), [], text)
+        return OpenedFile(store, _upgrade(text, major), FileStyle(), [warning], None)
+    return OpenedFile(store, top, detect_style(text, top), [], text)
 
 
 class OpenedFile:
     """A parsed notebook file on its way to the client, which may take its cells in parts:
     each part is checked against the schema as it is made."""
 
-    def __init__(self, top: dict[str, Any], style: FileStyle, warnings: list[str],
-                 text: str | bytes | None) -> None:
+    def __init__(self, store: NotebookStore, top: dict[str, Any], style: FileStyle,
+                 warnings: list[str], text: str | bytes | None) -> None:
+        self.store = store
         self.top = top
         self.style = style
         self.warnings = warnings
@@ -113,7 +116,8 @@ class OpenedFile:
         """These cells of the file as the client sees them, checked against the schema
         (give each cell once)."""
         self._schema.check_cells(file_cells)
-        return [to_transfer_cell(cell, self.style.source_as_list, self._with_ids)
+        new_token = self.store.new_outputs_token
+        return [to_transfer_cell(cell, self.style.source_as_list, self._with_ids, new_token)
                 for cell in file_cells]
 
     def reading(self, transfer_cells: list[dict[str, Any]]) -> Reading:
@@ -125,13 +129,15 @@ class OpenedFile:
         notebook.setdefault("cells", transfer_cells)
         notebook["codec"] = {"style": self.style.to_json()}
         warnings = self.warnings + self._schema.warnings()
-        return Reading({"notebook": notebook, "warnings": warnings}, self._text)
+        return Reading(self.store, {"notebook": notebook, "warnings": warnings}, self._text)
 
 
 class Reading:
     """A read notebook, and the check of its layout (now or later)."""
 
-    def __init__(self, result: dict[str, Any], text: str | bytes | None) -> None:
+    def __init__(self, store: NotebookStore, result: dict[str, Any],
+                 text: str | bytes | None) -> None:
+        self.store = store
         self.result = result
         self._text = text
         self._finished = False
@@ -143,7 +149,7 @@ class Reading:
         if self._finished:
             return
         self._finished = True
-        keep_outputs(self.result["notebook"])
+        keep_outputs(self.store, self.result["notebook"])
         data, self._text = self._text, None
         if data is None:
             return
@@ -159,7 +165,7 @@ class Reading:
         verified = layout.verify(data, top, rebuilt, Encoder(style))
         if record:
             _record(verified, notebook)
-        remember_texts(notebook, verified)
+        remember_texts(self.store, notebook, verified)
 
 
 def _record(verified: layout.Verified, notebook: dict[str, Any]) -> None:
@@ -182,7 +188,8 @@ def _record(verified: layout.Verified, notebook: dict[str, Any]) -> None:
             cell.setdefault("codec", {})["verbatim"] = record
 
 
-def to_transfer_cell(cell: Any, source_as_list: bool, with_ids: bool) -> dict[str, Any]:
+def to_transfer_cell(cell: Any, source_as_list: bool, with_ids: bool,
+                     new_token: Callable[[], str]) -> dict[str, Any]:
     """A file cell as the client sees it: `kind`, one-string `source`, the rest as is."""
     if not isinstance(cell, dict) or not isinstance(cell.get("source", ""), (str, list)):
         # Not a cell Jupyter could show: keep it whole, show its JSON as a raw cell.
@@ -216,7 +223,7 @@ def to_transfer_cell(cell: Any, source_as_list: bool, with_ids: bool) -> dict[st
     if with_ids and "id" not in cell:
         codec["noId"] = True
     if cell_type == "code" and isinstance(cell.get("outputs"), list) and cell["outputs"]:
-        codec["outputs"] = new_outputs_token()  # saving may send this instead of them
+        codec["outputs"] = new_token()  # saving may send this instead of them
     if codec:
         transfer["codec"] = codec
     return transfer

@@ -16,17 +16,13 @@ from nbformat.corpus.words import generate_corpus_id
 
 from bridge.errors import BridgeError, ErrorCode
 from bridge.notebook import layout
-from bridge.notebook.cache import (
+from bridge.notebook.store import (
     ROLE_CELL,
     ROLE_HEAD,
     ROLE_TAIL,
+    NotebookStore,
     OutputsKey,
     cell_key,
-    cell_texts,
-    remember_outputs,
-    sent_outputs_key,
-    token_outputs,
-    token_outputs_key,
 )
 from bridge.notebook.style import CANONICAL, Encoder, FileStyle
 
@@ -39,13 +35,13 @@ _CELL_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def write_notebook(notebook: Any) -> str:
+def write_notebook(notebook: Any, store: NotebookStore) -> str:
     """The file text for a notebook object."""
-    parts, whole = _file_parts(notebook)
+    parts, whole = _file_parts(notebook, store)
     return layout.use_verbatim(whole, "".join(parts)) if whole else "".join(parts)
 
 
-def write_notebook_json(notebook: Any) -> list[bytes]:
+def write_notebook_json(notebook: Any, store: NotebookStore) -> list[bytes]:
     """The file text JSON-escaped (what goes between the quotes of the `notebook/serialize`
     result's content), in pieces written out one after another.
 
@@ -54,18 +50,19 @@ def write_notebook_json(notebook: Any) -> list[bytes]:
     copied out of orjson's buffer, which is sized for the worst case (~13 bytes a
     character) and would stay allocated as long as the piece.
     """
-    parts, whole = _file_parts(notebook)
+    parts, whole = _file_parts(notebook, store)
     if whole:
-        parts = [write_notebook(notebook)]
+        parts = [write_notebook(notebook, store)]
     return [bytes(memoryview(_dumps(part))[1:-1]) for part in parts]
 
 
-def write_notebook_base64(notebook: Any) -> list[bytes]:
+def write_notebook_base64(notebook: Any, store: NotebookStore) -> list[bytes]:
     """The file's UTF-8 bytes in base64 (ASCII), in pieces: what a client that writes
     bytes wants."""
-    parts, whole = _file_parts(notebook)
+    parts, whole = _file_parts(notebook, store)
     if whole:
-        return [pybase64.b64encode(write_notebook(notebook).encode("utf-8", "surrogatepass"))]
+        text = write_notebook(notebook, store)
+        return [pybase64.b64encode(text.encode("utf-8", "surrogatepass"))]
     return base64_pieces(part.encode("utf-8", "surrogatepass") for part in parts)
 
 
@@ -93,7 +90,7 @@ def base64_pieces(chunks: Iterable[bytes]) -> list[bytes]:
     return pieces
 
 
-def _file_parts(notebook: Any) -> tuple[list[str], dict[str, Any] | None]:
+def _file_parts(notebook: Any, store: NotebookStore) -> tuple[list[str], dict[str, Any] | None]:
     """The file's text in order (head, cells with separators, tail), and the record of a
     whole file kept verbatim, if any."""
     if not isinstance(notebook, dict):
@@ -110,23 +107,23 @@ def _file_parts(notebook: Any) -> tuple[list[str], dict[str, Any] | None]:
     verbatim = codec.get("verbatim")
     verbatim = verbatim if isinstance(verbatim, dict) else {}
     style_key = hash(style)
-    head, tail = _skeleton_texts(top, bool(cells), encoder, verbatim, style_key)
+    head, tail = _skeleton_texts(store, top, bool(cells), encoder, verbatim, style_key)
     parts = [head]
     separator = encoder.separator(layout.CELL_DEPTH).decode()
     used_ids: set[str] = set()
     for index, cell in enumerate(cells):
-        key = cell_key(ROLE_CELL, style_key, _key_form(cell, index))
-        known = cell_texts.get(key)
+        key = cell_key(ROLE_CELL, style_key, _key_form(store, cell, index))
+        known = store.cell_texts.get(key)
         if known is None:
             piece = encoder.encode(
-                file_cell(_with_outputs(cell, index), index, style, with_ids, used_ids),
+                file_cell(_with_outputs(store, cell, index), index, style, with_ids, used_ids),
                 layout.CELL_DEPTH,
             ).decode()
             record = cell.get("codec", {}).get("verbatim")
             record = record if isinstance(record, dict) else {}
             before = record.get("before")
             known = layout.use_verbatim(record, piece), before if isinstance(before, str) else None
-            cell_texts.put(key, known)
+            store.cell_texts.put(key, known)
         text, before = known
         if index:
             parts.append(separator if before is None else before)
@@ -136,30 +133,31 @@ def _file_parts(notebook: Any) -> tuple[list[str], dict[str, Any] | None]:
     return parts, whole if isinstance(whole, dict) else None
 
 
-def remember_texts(notebook: dict[str, Any], verified: layout.Verified) -> None:
+def remember_texts(store: NotebookStore, notebook: dict[str, Any],
+                   verified: layout.Verified) -> None:
     """Cache what each part of a just-read notebook is written as, for the next save."""
     style = FileStyle.from_json(notebook["codec"].get("style"))
     style_key = hash(style)
     top = _skeleton_key_source(notebook)
     if verified.head is not None:
-        cell_texts.put(cell_key(ROLE_HEAD, style_key, top), (verified.head[0], None))
+        store.cell_texts.put(cell_key(ROLE_HEAD, style_key, top), (verified.head[0], None))
     if verified.tail is not None:
-        cell_texts.put(cell_key(ROLE_TAIL, style_key, top), (verified.tail[0], None))
+        store.cell_texts.put(cell_key(ROLE_TAIL, style_key, top), (verified.tail[0], None))
     for index, (cell, piece, original, before) in enumerate(zip(
             notebook["cells"], verified.pieces, verified.originals, verified.befores,
             strict=True)):
         text = piece if original is None else original
-        keyed = _key_form(cell, index, just_read=True)
-        cell_texts.put(cell_key(ROLE_CELL, style_key, keyed), (text, before))
+        keyed = _key_form(store, cell, index, just_read=True)
+        store.cell_texts.put(cell_key(ROLE_CELL, style_key, keyed), (text, before))
 
 
-def keep_outputs(notebook: dict[str, Any]) -> None:
+def keep_outputs(store: NotebookStore, notebook: dict[str, Any]) -> None:
     """Keep each just-read code cell's outputs under its token, for saves that send the
     token instead."""
     for cell in notebook["cells"]:
         token = _outputs_token(cell)
         if token is not None and isinstance(cell.get("outputs"), list):
-            remember_outputs(token, _dumps(cell["outputs"]))
+            store.remember_outputs(token, _dumps(cell["outputs"]))
 
 
 def _outputs_token(cell: Any) -> str | None:
@@ -171,7 +169,7 @@ def _outputs_token(cell: Any) -> str | None:
     return token if isinstance(token, str) else None
 
 
-def _key_form(cell: Any, index: int, just_read: bool = False) -> Any:
+def _key_form(store: NotebookStore, cell: Any, index: int, just_read: bool = False) -> Any:
     """The cell as its text is cached. A cell with an outputs token is keyed by its
     outputs' content instead of the token (new at each read), whether the client sent
     the outputs or only the token; outputs sent in full are keyed by what they are (the
@@ -182,23 +180,23 @@ def _key_form(cell: Any, index: int, just_read: bool = False) -> Any:
         return cell
     key: OutputsKey | None = None
     if "outputs" not in cell or just_read:
-        key = token_outputs_key(token)
+        key = store.token_outputs_key(token)
         if key is None and "outputs" not in cell:
             raise _unknown_outputs(token, index)
     if key is None:
-        key = sent_outputs_key(_dumps(cell["outputs"]), token)
+        key = store.sent_outputs_key(_dumps(cell["outputs"]), token)
     stripped = {name: value for name, value in cell.items() if name != "outputs"}
     stripped["codec"] = {name: value for name, value in cell["codec"].items()
                          if name != "outputs"}
     return [stripped, key]
 
 
-def _with_outputs(cell: Any, index: int) -> Any:
+def _with_outputs(store: NotebookStore, cell: Any, index: int) -> Any:
     """The cell with its outputs, taken from the store when it came with the token only."""
     token = _outputs_token(cell)
     if token is None or "outputs" in cell:
         return cell
-    stored = token_outputs(token)
+    stored = store.token_outputs(token)
     if stored is None:
         raise _unknown_outputs(token, index)
     return {**cell, "outputs": orjson.loads(stored)}
@@ -214,6 +212,7 @@ def _unknown_outputs(token: str, index: int) -> BridgeError:
 
 
 def _skeleton_texts(
+    store: NotebookStore,
     top: dict[str, Any], has_cells: bool, encoder: Encoder, verbatim: dict[str, Any],
     style_key: int,
 ) -> tuple[str, str]:
@@ -221,8 +220,8 @@ def _skeleton_texts(
     head = layout.use_verbatim(verbatim.get("head"), head)
     tail = layout.use_verbatim(verbatim.get("tail"), tail)
     source = _skeleton_key_source(top)
-    known_head = cell_texts.get(cell_key(ROLE_HEAD, style_key, source))
-    known_tail = cell_texts.get(cell_key(ROLE_TAIL, style_key, source))
+    known_head = store.cell_texts.get(cell_key(ROLE_HEAD, style_key, source))
+    known_tail = store.cell_texts.get(cell_key(ROLE_TAIL, style_key, source))
     return (known_head[0] if known_head else head), (known_tail[0] if known_tail else tail)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import pytest
 
-from bridge.notebook.cache import forget_outputs, remember_outputs, token_outputs
+from bridge.notebook.store import NotebookStore
 from bridge.notebook.writing import write_notebook_json
 
 COUNT, SIZE = 200, 40_000
@@ -50,19 +50,16 @@ def _held(make: Callable[[], Any]) -> int:
 
 
 def test_kept_outputs_hold_about_their_size() -> None:
-    forget_outputs()
+    store = NotebookStore()
 
     def keep() -> None:
         for number in range(COUNT):
             text = f"{number:08d}" + "x" * SIZE
-            remember_outputs(f"t-{number}", orjson.dumps([{"output_type": "stream",
+            store.remember_outputs(f"t-{number}", orjson.dumps([{"output_type": "stream",
                                                           "name": "stdout", "text": text}]))
-    try:
-        assert _held(keep) < 2 * COUNT * SIZE
-        assert orjson.loads(token_outputs(f"t-{COUNT - 1}") or b"")[0]["text"].startswith(
-            f"{COUNT - 1:08d}")
-    finally:
-        forget_outputs()
+    assert _held(keep) < 2 * COUNT * SIZE
+    assert orjson.loads(store.token_outputs(f"t-{COUNT - 1}") or b"")[0]["text"].startswith(
+        f"{COUNT - 1:08d}")
 
 
 def test_a_saves_escaped_pieces_hold_about_their_size() -> None:
@@ -70,5 +67,6 @@ def test_a_saves_escaped_pieces_hold_about_their_size() -> None:
                           for number in range(COUNT)],
                 "metadata": {}, "nbformat": 4, "nbformat_minor": 4}
     pieces: list[bytes] = []
-    assert _held(lambda: pieces.extend(write_notebook_json(notebook))) < 3 * COUNT * SIZE
+    store = NotebookStore()
+    assert _held(lambda: pieces.extend(write_notebook_json(notebook, store))) < 3 * COUNT * SIZE
     assert sum(map(len, pieces)) > COUNT * SIZE

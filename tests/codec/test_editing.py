@@ -9,9 +9,12 @@ import nbformat
 
 from bridge.notebook.layout import cell_spans
 from bridge.notebook.reading import read_notebook
+from bridge.notebook.store import NotebookStore
 from bridge.notebook.writing import write_notebook
 
 from codec.helpers import parseable_v4
+
+store = NotebookStore()  # this module's bridge state
 
 
 def changed_lines(before: str, after: str) -> list[str]:
@@ -42,14 +45,14 @@ def test_changing_one_cell_changes_only_its_lines() -> None:
     checked = 0
     for path in parseable_v4():
         text = path.read_text(encoding="utf-8")
-        notebook = read_notebook(text).result["notebook"]
+        notebook = read_notebook(text, store).result["notebook"]
         code = [i for i, c in enumerate(notebook["cells"])
                 if c["kind"] == "code" and c["source"].strip() and "\n" not in c["source"]]
         if len(notebook["cells"]) < 3 or not code:
             continue
         index = code[len(code) // 2]
         notebook["cells"][index]["source"] += "  # edited"
-        after = write_notebook(notebook)
+        after = write_notebook(notebook, store)
         old, new = changed_line_numbers(text, after)
         assert old and old <= set(cell_lines(text, index)), path.name
         assert new and new <= set(cell_lines(after, index)), path.name
@@ -67,9 +70,9 @@ def test_inserting_a_cell_adds_only_that_cell() -> None:
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# A", id="a"), nbformat.v4.new_code_cell("x = 1", id="b")])
     text = nbformat.writes(nb) + "\n"
-    notebook = read_notebook(text).result["notebook"]
+    notebook = read_notebook(text, store).result["notebook"]
     notebook["cells"].insert(1, {"kind": "code", "source": "y = 2\nprint(y)"})
-    after = write_notebook(notebook)
+    after = write_notebook(notebook, store)
     diff = changed_lines(text, after)
     assert all(line.startswith("+") for line in diff), diff
     written = json.loads(after)["cells"][1]
@@ -87,7 +90,7 @@ def test_new_notebook_is_written_in_canonical_nbformat_45() -> None:
         {"kind": "raw", "source": ""},
     ], "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                    "language": "python"}}}
-    text = write_notebook(notebook)
+    text = write_notebook(notebook, store)
     parsed = json.loads(text)
     assert text == json.dumps(parsed, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     assert parsed["nbformat"] == 4 and parsed["nbformat_minor"] == 5
@@ -99,6 +102,6 @@ def test_new_notebook_is_written_in_canonical_nbformat_45() -> None:
 
 def test_saving_twice_is_stable() -> None:
     notebook = {"cells": [{"kind": "code", "source": "a"}]}
-    first = write_notebook(notebook)
-    reread = read_notebook(first).result["notebook"]
-    assert write_notebook(reread) == first
+    first = write_notebook(notebook, store)
+    reread = read_notebook(first, store).result["notebook"]
+    assert write_notebook(reread, store) == first

@@ -9,8 +9,8 @@ import orjson
 import pytest
 
 from bridge.errors import BridgeError, ErrorCode
-from bridge.notebook.cache import BoundedCache, forget_outputs
 from bridge.notebook.reading import read_notebook
+from bridge.notebook.store import BoundedCache, NotebookStore
 from bridge.notebook.writing import write_notebook
 
 from bridge_client import BridgeClient, RpcError
@@ -95,18 +95,19 @@ async def test_another_bridge_asks_for_the_outputs_in_full(bridge: BridgeClient)
 def test_evicted_outputs_are_an_error_and_evicted_texts_only_cost_time() -> None:
     path = next(p for p in with_outputs(parseable_v4()) if p.name == "test4.ipynb")
     text = path.read_text(encoding="utf-8")
-    notebook = read_notebook(text).result["notebook"]
+    store = NotebookStore()
+    notebook = read_notebook(text, store).result["notebook"]
     index = next(i for i, cell in enumerate(notebook["cells"]) if cell.get("outputs"))
     sent = by_reference(notebook)
-    assert write_notebook(sent) == text
+    assert write_notebook(sent, store) == text
     sent["cells"][index]["source"] += "\n# edited"  # a text the cache cannot know
-    forget_outputs()
+    store.forget_outputs()
     with pytest.raises(BridgeError) as evicted:
-        write_notebook(sent)
+        write_notebook(sent, store)
     assert evicted.value.code == ErrorCode.OUTPUTS_UNKNOWN and evicted.value.data == {
         "cell": index}
     notebook["cells"][index]["source"] += "\n# edited"
-    assert json.loads(write_notebook(notebook))["cells"][index]["outputs"] == (
+    assert json.loads(write_notebook(notebook, store))["cells"][index]["outputs"] == (
         json.loads(text)["cells"][index]["outputs"])
 
 

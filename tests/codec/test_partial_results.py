@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bridge.notebook.codec import DEFER_CHECK_CHARS
+from bridge.notebook.requests import DEFER_CHECK_CHARS
 
 from bridge_client import BridgeClient, RpcError, outputs_by_reference
 from codec.helpers import without_output_tokens

@@ -9,20 +9,20 @@ from typing import Any
 import orjson
 import pytest
 
-from bridge.notebook.cache import cell_texts
 from bridge.notebook.reading import read_notebook
+from bridge.notebook.store import NotebookStore
 from bridge.notebook.writing import write_notebook
 
 from codec.helpers import parseable_v4
 
 V4 = parseable_v4()
+store = NotebookStore()
 
 
 def through_client(text: str | bytes) -> str:
     """Read, pass through JSON as a client would, write; with a cold text cache."""
-    result = read_notebook(text).result
-    cell_texts.clear()
-    return write_notebook(orjson.loads(orjson.dumps(result["notebook"])))
+    result = read_notebook(text, NotebookStore()).result
+    return write_notebook(orjson.loads(orjson.dumps(result["notebook"])), NotebookStore())
 
 
 @pytest.mark.parametrize("path", V4, ids=[p.name for p in V4])
@@ -88,7 +88,7 @@ def test_odd_numbers_escapes_and_whitespace_survive_verbatim() -> None:
         '  {\n   "cell_type": "markdown",\n   "metadata": {},\n   "source": ["# t"]\n  }\n'
         ' ],\n "metadata": {"w": 1e-7},\n "nbformat": 4,\n "nbformat_minor": 2\n}\r\n'
     )
-    result = read_notebook(text).result
+    result = read_notebook(text, store).result
     assert result["notebook"]["cells"][0]["source"] == 'a = "x/yé"\nb = 1'
     assert through_client(text) == text
 
@@ -113,9 +113,9 @@ def test_cell_ids_attachments_widgets_and_unknown_metadata_survive() -> None:
         "nbformat": 4, "nbformat_minor": 5,
     }
     text = json.dumps(top, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    notebook = read_notebook(text).result["notebook"]
+    notebook = read_notebook(text, store).result["notebook"]
     notebook["cells"][1]["source"] = "w.value"  # edit one cell; the rest must survive
-    out = json.loads(write_notebook(notebook))
+    out = json.loads(write_notebook(notebook, store))
     assert out["metadata"] == top["metadata"]
     assert out["cells"][0] == top["cells"][0]
     assert out["cells"][1]["execution_count"] == 42

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bridge.errors import BridgeError
-from bridge.notebook.cache import cell_texts
 from bridge.notebook.reading import read_notebook
+from bridge.notebook.store import NotebookStore
 from bridge.notebook.writing import write_notebook
 
 from codec.helpers import corpus_files
@@ -46,12 +46,11 @@ def mutated(draw: st.DrawFn) -> str:
 @given(text=mutated())
 def test_mutated_notebooks_open_or_fail_clearly_and_round_trip(text: str) -> None:
     try:
-        result = read_notebook(text).result
+        result = read_notebook(text, NotebookStore()).result
     except BridgeError as error:
         assert error.message
         return
     notebook = orjson.loads(orjson.dumps(result["notebook"]))
     if orjson.loads(orjson.dumps(notebook["nbformat"])) == 4 and "upgraded" not in " ".join(
             result["warnings"]):
-        cell_texts.clear()
-        assert write_notebook(notebook) == text
+        assert write_notebook(notebook, NotebookStore()) == text

@@ -12,6 +12,7 @@ from pygls import uris
 
 from bridge.errors import BridgeError, ErrorCode, require
 from bridge.notebook.reading import read_notebook
+from bridge.notebook.store import NotebookStore
 
 
 def read_text(path: Path) -> str:
@@ -33,7 +34,7 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def parse_notebook(text: str, origin: Path | None = None,
+def parse_notebook(text: str, store: NotebookStore, origin: Path | None = None,
                    lossless: bool = True) -> dict[str, Any]:
     """The notebook object for `text`; errors name `origin` when given.
 
@@ -41,7 +42,7 @@ def parse_notebook(text: str, origin: Path | None = None,
     writing it back change nothing else is skipped): enough for exporting.
     """
     try:
-        notebook: dict[str, Any] = read_notebook(text, defer_check=not lossless
+        notebook: dict[str, Any] = read_notebook(text, store, defer_check=not lossless
                                                  ).result["notebook"]
     except BridgeError as exc:
         if origin is None or str(origin) in exc.message:

@@ -1,0 +1,82 @@
+"""One way to run a cell: its outputs streamed to the client as `kernel/output`
+notifications, folded into a list of nbformat outputs, or both.
+
+Every front end that runs code (the kernel/execute request, the script commands, the
+headless runner) goes through `run_streamed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any, Protocol
+
+from lsprotocol.types import CANCEL_REQUEST, CancelParams
+
+from bridge.kernels.batching import OutputBatcher
+from bridge.kernels.outputs import DisplayIndex, apply_output_op
+from bridge.kernels.session import InputCallback, KernelSession
+from bridge.rpc.contract import KERNEL_INPUT, KERNEL_OUTPUT
+
+
+class Rpc(Protocol):
+    """What the kernel features need of the server's protocol object."""
+
+    def notify(self, method: str, params: Any | None = None) -> None: ...
+
+    def send_request_async(self, method: str, params: Any | None = None,
+                           msg_id: str | None = None) -> Any: ...
+
+
+async def run_streamed(
+    session: KernelSession, code: str, execution_id: str, *,
+    rpc: Rpc | None = None, outputs: list[dict[str, Any]] | None = None,
+    displays: DisplayIndex | None = None, ask_input: bool = False,
+    stop_on_error: bool = True,
+) -> dict[str, Any]:
+    """Run `code` after the cells queued before it on `session`; returns the execution's
+    result (status, executionCount, startedAt, endedAt).
+
+    With `rpc`, outputs go to the client as batched `kernel/output` notifications (all
+    sent before this returns) and, with `ask_input`, input() prompts as `kernel/input`
+    requests. With `outputs`, they are folded into that list (display ids resolved
+    through `displays`, which may span several cells).
+    """
+    head = {"kernelId": session.kernel_id, "executionId": execution_id}
+    batcher = None if rpc is None else OutputBatcher(
+        lambda ops: rpc.notify(KERNEL_OUTPUT, {**head, "ops": ops}))
+    folded_displays: DisplayIndex = {} if displays is None else displays
+
+    def on_output(op: dict[str, Any]) -> None:
+        if outputs is not None:
+            apply_output_op(outputs, op, folded_displays)
+        if batcher is not None:
+            batcher.add(op)
+
+    on_input: InputCallback | None = None
+    if ask_input and rpc is not None:
+        async def on_input(prompt: str, password: bool) -> str:
+            if batcher is not None:
+                batcher.flush()  # the prompt's own output must be on screen first
+            return await _ask_client(rpc, {**head, "prompt": prompt, "password": password})
+
+    try:
+        return await session.execute(code, execution_id, on_output, on_input, stop_on_error)
+    finally:
+        if batcher is not None:
+            batcher.close()  # every output notification goes out before the response
+
+
+async def _ask_client(rpc: Rpc, params: dict[str, Any]) -> str:
+    """The value the client answers a `kernel/input` request with."""
+    request_id = f"input-{uuid.uuid4()}"
+    try:
+        reply = await rpc.send_request_async(KERNEL_INPUT, params, msg_id=request_id)
+    except asyncio.CancelledError:
+        # the cell stopped waiting (interrupt, restart, death): close the prompt
+        rpc.notify(CANCEL_REQUEST, CancelParams(id=request_id))
+        raise
+    value = reply.get("value") if isinstance(reply, dict) else None
+    if not isinstance(value, str):
+        raise ValueError("kernel/input result has no string 'value'")
+    return value
