@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bridge.errors import BridgeError
-from bridge.headless.files import write_atomically
+from bridge.notebook.files import write_atomically
 
 
 def test_replaces_content_and_keeps_the_mode(tmp_path: Path) -> None:
