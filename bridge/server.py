@@ -18,6 +18,7 @@ from bridge.large_work import keep_freed_memory
 from bridge.notebook import checkpoints, requests
 from bridge.notebook.file_content import parse_body
 from bridge.notebook.store import NotebookStore
+from bridge.options import read_options
 from bridge.rpc.contract import (
     KERNEL_EXECUTE,
     KERNEL_INTERRUPT,
@@ -98,8 +99,13 @@ def create_server(max_notebook_bytes: int = requests.DEFAULT_MAX_NOTEBOOK_BYTES,
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: BridgeServer, params: Any) -> None:
-        kernels.configure(getattr(ls.protocol, "initialization_options", None))
-        language.configure(getattr(ls.protocol, "initialization_options", None))
+        options = read_options(ls.bridge_protocol.initialization_options)
+        kernels.configure(options.kernels)
+        language.configure(options.language)
+        if options.problems:
+            # initialized is a notification: the user can only be told, not answered.
+            ls.window_show_message(types.ShowMessageParams(
+                types.MessageType.Error, "nbbridge: " + "; ".join(options.problems)))
         await requests.warm_up()
 
     @server.feature(KERNEL_SPECS)

@@ -56,8 +56,8 @@ def _joined(text: str | list[str]) -> str:
 def output_from_message(msg: dict[str, Any]) -> dict[str, Any]:
     """nbformat.v4.output_from_msg, without validating each output against the schema.
 
-    The validation costs ~0.35 ms per output (a tenth of a `1+1` round trip) and would
-    drop an output a kernel got slightly wrong. The result equals nbformat's for every
+    The validation costs a large share of a `1+1` round trip and would drop an output
+    a kernel got slightly wrong. The result equals nbformat's for every
     output message (tests/kernels/test_kernel_outputs.py checks); other kinds go to it.
     """
     kind = msg["header"]["msg_type"]

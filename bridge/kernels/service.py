@@ -10,6 +10,7 @@ from bridge.kernels.registry import KernelRegistry
 from bridge.kernels.session import KernelSession
 from bridge.kernels.specs import list_specs
 from bridge.kernels.streaming import Rpc, run_streamed
+from bridge.options import KernelSettings
 from bridge.rpc.contract import KERNEL_STATUS
 
 
@@ -18,15 +19,12 @@ class KernelService:
         self._rpc = rpc
         self.registry = KernelRegistry(self._send_status, warm_pool=warm_pool)
 
-    def configure(self, initialization_options: Any) -> None:
-        """initializationOptions of initialize: {"warmPool": bool} turns the warm pool on;
-        {"kernelStartTimeout": seconds} bounds how long a kernel may take to answer."""
-        if isinstance(initialization_options, dict) and "warmPool" in initialization_options:
-            self.registry.warm_pool = bool(initialization_options["warmPool"])
-        timeout = (initialization_options or {}).get("kernelStartTimeout") if isinstance(
-            initialization_options, dict) else None
-        if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0:
-            self.registry.start_timeout = float(timeout)
+    def configure(self, settings: KernelSettings) -> None:
+        """Apply the client's kernel settings (initializationOptions)."""
+        if settings.warm_pool is not None:
+            self.registry.warm_pool = settings.warm_pool
+        if settings.start_timeout is not None:
+            self.registry.start_timeout = settings.start_timeout
         if self.registry.warm_pool:
             self.registry.fill_pool()
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.workspace import Workspace
 
-from bridge.errors import BridgeError, ErrorCode
 from bridge.kernels.session import KernelSession
 from bridge.kernels.streaming import Rpc
 from bridge.language.contexts import CompletionContexts
@@ -25,35 +23,7 @@ from bridge.language.documents import (
 )
 from bridge.language.engine import JediEngine
 from bridge.language.runtime import KernelCompleters
-
-
-@dataclass
-class LanguageSettings:
-    """Deadlines, in seconds; initializationOptions.language sets them in milliseconds."""
-
-    kernel_deadline: float = 0.080
-    jedi_grace: float = 0.020
-    hover_deadline: float = 0.500
-
-    _OPTIONS = {"completionDeadlineMs": "kernel_deadline", "jediGraceMs": "jedi_grace",
-                "hoverDeadlineMs": "hover_deadline"}
-
-    def configure(self, options: Any) -> None:
-        language = options.get("language") if isinstance(options, dict) else None
-        if language is None:
-            return
-        if not isinstance(language, dict):
-            raise BridgeError(ErrorCode.INVALID_PARAMS,
-                              "initializationOptions.language must be an object")
-        for option, attribute in self._OPTIONS.items():
-            value = language.get(option)
-            if value is None:
-                continue
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                raise BridgeError(ErrorCode.INVALID_PARAMS,
-                                  f"initializationOptions.language.{option} must be a "
-                                  "number of milliseconds >= 0")
-            setattr(self, attribute, value / 1000.0)
+from bridge.options import LanguageSettings
 
 
 def notebook_sync_options() -> types.NotebookDocumentSyncOptions:
@@ -82,25 +52,20 @@ class NotebookKernels(Protocol):
 
 class LanguageService:
     def __init__(self, workspace: Callable[[], Workspace], kernels: NotebookKernels,
-                 rpc: Rpc) -> None:
+                 rpc: Rpc, settings: LanguageSettings | None = None) -> None:
         self._workspace = workspace  # pygls makes the workspace at initialize
         self.kernels = kernels
         self.rpc = rpc
         self.engine = JediEngine()
         self.masked = MaskedCells()
-        self.settings = LanguageSettings()
+        self.settings = settings or LanguageSettings()
         self.completers = KernelCompleters()
         self.contexts = CompletionContexts()
         # (script uri, line) last edited or asked about: what argument-less commands mean
         self.last_position: tuple[str, int] | None = None
 
-    def configure(self, initialization_options: Any) -> None:
-        try:
-            self.settings.configure(initialization_options)
-        except BridgeError as error:
-            # initialized is a notification: the user can only be told, not answered.
-            self.rpc.notify(types.WINDOW_SHOW_MESSAGE, types.ShowMessageParams(
-                types.MessageType.Error, f"nbbridge: {error.message}"))
+    def configure(self, settings: LanguageSettings) -> None:
+        self.settings = settings
 
     async def close(self) -> None:
         self.completers.close()

@@ -87,7 +87,7 @@ def _whole_schema_valid(top: dict[str, Any], minor: int) -> bool:
 
 
 def prepare() -> None:
-    """Compile the check of the newest notebooks ahead of the first one opened (~0.25 s)."""
+    """Compile the check of the newest notebooks ahead of the first one opened."""
     _typed_check(5)
 
 
@@ -110,7 +110,7 @@ def _compiled_check(minor: int) -> _TypedCheck:
     kind fixed by its type member; so a notebook is valid exactly when its top level is
     valid with the cells left out, and each cell (and output) is valid against the one
     kind its type names. Checking one kind instead of trying every branch of each oneOf
-    is three times faster on a large notebook. Each check raises on what is invalid.
+    is much faster on a large notebook. Each check raises on what is invalid.
     """
     name = nbformat.v4.nbformat_schema[(4, minor)]
     schema = orjson.loads((importlib.resources.files("nbformat.v4") / name).read_bytes())

@@ -47,8 +47,8 @@ def write_notebook_json(notebook: Any, store: NotebookStore) -> list[bytes]:
 
     Each part is escaped on its own, instead of joining one large str (which widens to 4
     bytes a character as soon as one emoji appears) and escaping that again; each piece is
-    copied out of orjson's buffer, which is sized for the worst case (~13 bytes a
-    character) and would stay allocated as long as the piece.
+    copied out of orjson's buffer, which is sized for the worst case and would stay
+    allocated as long as the piece.
     """
     parts, whole = _file_parts(notebook, store)
     if whole:

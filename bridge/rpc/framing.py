@@ -287,7 +287,7 @@ async def open_stdio(stdin: BinaryIO, stdout: BinaryIO,
 
 
 def _widen_pipe(fd: int) -> None:
-    """Ask for a 1 MiB pipe buffer: 16x fewer wake-ups for a large notebook."""
+    """Ask for a 1 MiB pipe buffer: far fewer wake-ups for a large notebook."""
     try:
         fcntl.fcntl(fd, _F_SETPIPE_SZ, PIPE_BYTES)
     except OSError:

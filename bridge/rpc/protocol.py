@@ -43,6 +43,7 @@ class BridgeProtocol(LanguageServerProtocol):
     are far too slow for a large notebook's params and results."""
 
     wire: MessageWriter | None = None
+    initialization_options: Any = None
 
     def attach(self, wire: MessageWriter) -> None:
         """Send every outgoing message on `wire`."""
