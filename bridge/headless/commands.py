@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+from bridge.headless.exits import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:

@@ -23,7 +23,7 @@ from nbformat.v4.rwbase import split_lines
 from pygls import uris
 
 from bridge.errors import BridgeError, ErrorCode
-from bridge.headless.commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from bridge.headless.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from bridge.headless.parameters import inject_parameters
 from bridge.headless.progress import Progress, first_line
 from bridge.kernels.outputs import DisplayIndex
