@@ -108,29 +108,15 @@ def create_server(max_notebook_bytes: int = requests.DEFAULT_MAX_NOTEBOOK_BYTES,
                 types.MessageType.Error, "nbbridge: " + "; ".join(options.problems)))
         await requests.warm_up()
 
-    @server.feature(KERNEL_SPECS)
-    async def kernel_specs(ls: BridgeServer, params: Any) -> dict[str, Any]:
-        return await kernels.specs(params)
-
-    @server.feature(KERNEL_START)
-    async def kernel_start(ls: BridgeServer, params: Any) -> dict[str, Any]:
-        return await kernels.start(params)
-
-    @server.feature(KERNEL_EXECUTE)
-    async def kernel_execute(ls: BridgeServer, params: Any) -> dict[str, Any]:
-        return await kernels.execute(params)
-
-    @server.feature(KERNEL_INTERRUPT)
-    async def kernel_interrupt(ls: BridgeServer, params: Any) -> None:
-        await kernels.interrupt(params)
-
-    @server.feature(KERNEL_RESTART)
-    async def kernel_restart(ls: BridgeServer, params: Any) -> dict[str, Any]:
-        return await kernels.restart(params)
-
-    @server.feature(KERNEL_SHUTDOWN)
-    async def kernel_shutdown(ls: BridgeServer, params: Any) -> None:
-        await kernels.shutdown(params)
+    # Requests answered from their params alone, one feature method each.
+    answers: dict[str, Callable[[Any], Awaitable[Any]]] = {
+        KERNEL_SPECS: kernels.specs, KERNEL_START: kernels.start,
+        KERNEL_EXECUTE: kernels.execute, KERNEL_INTERRUPT: kernels.interrupt,
+        KERNEL_RESTART: kernels.restart, KERNEL_SHUTDOWN: kernels.shutdown,
+        NOTEBOOK_EXPORT: export.export_request, NOTEBOOK_CHECKPOINT: checkpoints.checkpoint_request,
+    }
+    for method, answer in answers.items():
+        _register_answer(server, method, answer)
 
     @server.feature(NOTEBOOK_DESERIALIZE)
     async def notebook_deserialize(ls: BridgeServer, params: Any) -> dict[str, Any] | RawResult:
@@ -142,16 +128,15 @@ def create_server(max_notebook_bytes: int = requests.DEFAULT_MAX_NOTEBOOK_BYTES,
         return await requests.serialize_request(params, store, ls.output_drained,
                                                 ls.send_partial_result)
 
-    @server.feature(NOTEBOOK_EXPORT)
-    async def notebook_export(ls: BridgeServer, params: Any) -> dict[str, Any]:
-        return await export.export_request(params)
-
-    @server.feature(NOTEBOOK_CHECKPOINT)
-    async def notebook_checkpoint(ls: BridgeServer, params: Any) -> dict[str, Any]:
-        return await checkpoints.checkpoint_request(params)
-
     _register_language(server, language)
     return server
+
+
+def _register_answer(server: BridgeServer, method: str,
+                     answer: Callable[[Any], Awaitable[Any]]) -> None:
+    @server.feature(method)
+    async def handle(ls: BridgeServer, params: Any) -> Any:
+        return await answer(params)
 
 
 def _register_language(server: BridgeServer, language: LanguageService) -> None:
