@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 OutputCallback = Callable[[dict[str, Any]], None]
 InputCallback = Callable[[str, bool], Awaitable[str]]
 StatusCallback = Callable[["KernelSession", str, str | None], None]
+ChannelsFactory = Callable[[AsyncKernelManager], KernelChannels]
 
 READY_TIMEOUT = 60.0
 SHUTDOWN_WAIT = 3.0
@@ -47,8 +48,10 @@ class KernelSession:
     """One running kernel, on jupyter_client's AsyncKernelManager."""
 
     def __init__(self, manager: AsyncKernelManager, notebook_uri: str | None,
-                 on_status: StatusCallback) -> None:
+                 on_status: StatusCallback,
+                 channels_for: ChannelsFactory = zmq_channels) -> None:
         self.manager = manager
+        self._channels_for = channels_for  # made anew at each (re)start
         self.kernel_id: str = manager.kernel_id
         self.spec_name: str = manager.kernel_name
         self.notebook_uri = notebook_uri
@@ -72,10 +75,11 @@ class KernelSession:
     @classmethod
     async def start(cls, manager: AsyncKernelManager, notebook_uri: str | None,
                     on_status: StatusCallback, cwd: str | None,
-                    ready_timeout: float = READY_TIMEOUT) -> KernelSession:
+                    ready_timeout: float = READY_TIMEOUT,
+                    channels_for: ChannelsFactory = zmq_channels) -> KernelSession:
         """Launch the kernel process and return once it answers on shell and iopub
         (a BridgeError after `ready_timeout` seconds, with the process stopped)."""
-        session = cls(manager, notebook_uri, on_status)
+        session = cls(manager, notebook_uri, on_status, channels_for)
         session.ready_timeout = ready_timeout
         session._set_state("starting")
         try:
@@ -87,7 +91,7 @@ class KernelSession:
         return session
 
     async def _connect_and_wait(self) -> None:
-        self.channels = zmq_channels(self.manager)
+        self.channels = self._channels_for(self.manager)
         await self.channels.open()
         self._watcher = asyncio.create_task(self._watch())
         await self._wait_ready()
