@@ -114,11 +114,15 @@ class BridgeClient:
         return result  # type: ignore[no-any-return]
 
     async def request(self, method: str, params: Any = None, timeout: float = 120) -> Any:
+        return await asyncio.wait_for(self.send_request(method, params), timeout)
+
+    def send_request(self, method: str, params: Any = None) -> asyncio.Future[Any]:
+        """Send a request now; the future gets its result."""
         msg_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[msg_id] = future
         self._send({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
-        return await asyncio.wait_for(future, timeout)
+        return future
 
     async def request_in_parts(self, method: str, params: dict[str, Any],
                                on_part: Callable[[Any], None] | None = None,

@@ -66,6 +66,26 @@ async def run(client: BridgeClient, kernel_id: str, code: str,
     return Cell(client, execution_id, result, displays)
 
 
+async def queue(client: BridgeClient, kernel_id: str, code: str,
+                timeout: float = 120, **extra: Any) -> asyncio.Task[Cell]:
+    """Send a cell and return once the bridge has put it in the kernel's queue.
+
+    The bridge takes up requests in the order they arrive, and a kernel/execute is in
+    its kernel's queue before its handler first waits; so once a request sent after it
+    is answered, the cell is queued.
+    """
+    execution_id = extra.pop("executionId", None) or new_execution_id()
+    sent = client.send_request("kernel/execute", {
+        "kernelId": kernel_id, "code": code, "executionId": execution_id, **extra})
+    await client.request("kernel/specs", {})
+
+    async def finished() -> Cell:
+        result = await asyncio.wait_for(sent, timeout)
+        return Cell(client, execution_id, result, None)
+
+    return asyncio.create_task(finished())
+
+
 async def start_kernel(client: BridgeClient, **params: Any) -> dict[str, Any]:
     started: dict[str, Any] = await client.request("kernel/start", params)
     return started

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bridge_client import BridgeClient, RpcError
-from kernel_helpers import new_execution_id, pid_alive, run, wait_until
+from kernel_helpers import new_execution_id, pid_alive, queue, run, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -75,8 +75,7 @@ async def test_restart_aborts_running_and_queued_cells(module_bridge: BridgeClie
     kid = kernel["kernelId"]
     task, _ = await running(module_bridge, kid,
                             "import time\nprint('busy', flush=True)\ntime.sleep(60)")
-    queued = asyncio.create_task(run(module_bridge, kid, "print('never')"))
-    await asyncio.sleep(0.1)
+    queued = await queue(module_bridge, kid, "print('never')")
     restarted = await module_bridge.request("kernel/restart", {"kernelId": kid})
     assert (await asyncio.wait_for(task, 30))["status"] == "aborted"
     assert (await queued).status == "aborted"
@@ -106,8 +105,7 @@ async def test_a_cell_sent_during_a_restart_runs_after_it(module_bridge: BridgeC
                                                           kernel: dict[str, Any]) -> None:
     kid = kernel["kernelId"]
     await run(module_bridge, kid, "before_restart = 1")
-    restart = asyncio.create_task(module_bridge.request("kernel/restart", {"kernelId": kid}))
-    await asyncio.sleep(0)  # the restart request is on the wire first
+    restart = module_bridge.send_request("kernel/restart", {"kernelId": kid})  # sent first
     cell = await run(module_bridge, kid, "'before_restart' in dir()")
     restarted = await restart
     assert cell.status == "ok"

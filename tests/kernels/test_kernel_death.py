@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bridge_client import BridgeClient, RpcError
-from kernel_helpers import new_execution_id, ops_of, run
+from kernel_helpers import new_execution_id, ops_of, queue, run
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -29,8 +29,7 @@ async def test_kill_9_mid_cell(module_bridge: BridgeClient,
         "code": "import time\nprint('working', flush=True)\ntime.sleep(60)"}))
     await module_bridge.wait_for_notification(
         "kernel/output", lambda n: n["executionId"] == execution_id)
-    queued = asyncio.create_task(run(module_bridge, kid, "print('queued')"))
-    await asyncio.sleep(0.1)
+    queued = await queue(module_bridge, kid, "print('queued')")
     os.kill(kernel["pid"], signal.SIGKILL)
     # generous deadline for "within a second or two"; the benchmark measures it
     result = await asyncio.wait_for(running, 30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from bridge.kernels.outputs import DisplayIndex
 
 from bridge_client import BridgeClient, RpcError
-from kernel_helpers import new_execution_id, ops_of, run, wait_until
+from kernel_helpers import new_execution_id, ops_of, queue, run, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -113,15 +114,22 @@ async def test_error_output_has_ename_evalue_traceback(module_bridge: BridgeClie
     assert cell.outputs[0]["text"] == "x\n"
 
 
+def wait_for_file(path: Path) -> str:
+    """Kernel code that waits until the test creates `path`: the cell keeps running
+    until the test has done what must happen meanwhile."""
+    return f"import os, time\nwhile not os.path.exists({str(path)!r}): time.sleep(0.01)\n"
+
+
 async def test_cells_after_an_error_are_aborted_in_order(module_bridge: BridgeClient,
-                                                         kernel: dict[str, Any]) -> None:
+                                                         kernel: dict[str, Any],
+                                                         tmp_path: Path) -> None:
     kid = kernel["kernelId"]
-    cells = await asyncio.gather(
-        run(module_bridge, kid, "import time; time.sleep(0.3); order = ['a']"),
-        run(module_bridge, kid, "order.append('b'); 1/0"),
-        run(module_bridge, kid, "order.append('c')"),
-        run(module_bridge, kid, "order.append('d')"),
-    )
+    go = tmp_path / "go"
+    first = await queue(module_bridge, kid, wait_for_file(go) + "order = ['a']")
+    rest = [await queue(module_bridge, kid, code) for code in (
+        "order.append('b'); 1/0", "order.append('c')", "order.append('d')")]
+    go.touch()  # every cell is queued: now the first may end
+    cells = [await first] + [await cell for cell in rest]
     assert [c.status for c in cells] == ["ok", "error", "aborted", "aborted"]
     assert cells[2].ops == [] and cells[2].result["executionCount"] is None
     after = await run(module_bridge, kid, "print(order)")
@@ -229,16 +237,16 @@ async def test_late_output_of_a_thread_reaches_its_cell(module_bridge: BridgeCli
 
 
 async def test_a_cancelled_queued_cell_never_runs(module_bridge: BridgeClient,
-                                                  kernel: dict[str, Any]) -> None:
+                                                  kernel: dict[str, Any],
+                                                  tmp_path: Path) -> None:
     kid = kernel["kernelId"]
-    first = asyncio.create_task(run(module_bridge, kid,
-                                    "import time; time.sleep(1); flag = 'first'"))
-    await asyncio.sleep(0.2)
-    queued = asyncio.create_task(run(module_bridge, kid, "flag = 'cancelled'"))
-    await asyncio.sleep(0.2)
+    go = tmp_path / "go"
+    first = await queue(module_bridge, kid, wait_for_file(go) + "flag = 'first'")
+    queued = await queue(module_bridge, kid, "flag = 'cancelled'")
     module_bridge.notify("$/cancelRequest", {"id": max(module_bridge._pending)})
     with pytest.raises(RpcError) as error:
         await queued
+    go.touch()
     assert error.value.code == -32800
     assert (await first).status == "ok"
     assert (await run(module_bridge, kid, "flag")).outputs[0]["data"]["text/plain"] == \

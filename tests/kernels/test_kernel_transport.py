@@ -38,10 +38,17 @@ async def test_ipc_transport_private_files_no_tcp(bridge: BridgeClient) -> None:
     # (output of forked subprocesses, frames authenticated by a random token)
     kernel_tcp = psutil.Process(started["pid"]).net_connections(kind="inet")
     assert len(kernel_tcp) <= 1
-    assert all(c.laddr.ip == "127.0.0.1" for c in kernel_tcp)
-    channel_ports = {info[f"{name}_port"] for name in
-                     ("shell", "iopub", "stdin", "control", "hb")}
-    assert not channel_ports & {c.laddr.port for c in kernel_tcp}
+    # that one listens on loopback and nothing is connected to it
+    assert all(c.laddr.ip == "127.0.0.1" and c.status == psutil.CONN_LISTEN and not c.raddr
+               for c in kernel_tcp)
+    # every channel is a Unix socket in the private folder, where the kernel listens
+    kernel_unix = {c.laddr for c in psutil.Process(started["pid"]).net_connections(
+        kind="unix")}
+    for name in ("shell", "iopub", "stdin", "control", "hb"):
+        endpoint = f"{info['ip']}-{info[f'{name}_port']}"
+        assert Path(endpoint).parent == runtime_dir, name
+        assert Path(endpoint).is_socket(), name  # noqa: ASYNC240 (one stat, in a test)
+        assert endpoint in kernel_unix, name
     bridge_process = psutil.Process(bridge.process.pid)
     assert bridge_process.net_connections(kind="inet") == []
 
