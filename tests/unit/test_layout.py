@@ -73,8 +73,10 @@ def test_an_unusual_separator_and_head_are_recorded() -> None:
     odd = odd.replace("{\n", "{ \n", 1)
     parsed = json.loads(odd)
     found = verify(odd, parsed, parsed["cells"], encoder_for(text, top))
-    assert found.befores[1] == between.replace(",", " ,")
+    assert found.befores == [None, between.replace(",", " ,")]
     assert found.head is not None and found.head[0].startswith("{ \n")
+    assert found.originals == [None, None]  # the cells themselves are as written
+    assert found.tail is None and found.whole is None
 
 
 def test_cells_that_cannot_be_located_keep_the_whole_file() -> None:
@@ -92,3 +94,34 @@ def test_cell_spans_find_each_element_of_the_top_level_cells_only() -> None:
     assert cell_spans('{"nbformat": 4}') is None
     assert cell_spans("[1]") is None
     assert cell_spans('{"cells": [1,') is None
+
+
+def test_a_tail_written_differently_is_recorded_and_nothing_else() -> None:
+    text, top = file_text()
+    odd = text.replace('"nbformat": 4', '"nbformat":  4')  # after the cells: the tail
+    found = verify(odd, json.loads(odd), top["cells"], encoder_for(text, top))
+    assert found.head is None and found.whole is None
+    assert found.originals == [None, None] and found.befores == [None, None]
+    assert found.tail is not None
+    original, encoded = found.tail
+    assert '"nbformat":  4' in original and '"nbformat": 4' in encoded
+    assert odd.endswith(original)
+
+
+def test_a_file_without_cells_is_all_head() -> None:
+    top = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    text = json.dumps(top, indent=1, sort_keys=True) + "\n"
+    head, tail = skeleton(top, False, encoder_for(text, top))
+    assert (head, tail) == (text, "")
+    found = verify(text, top, [], encoder_for(text, top))
+    assert found.pieces == [] and found.head is found.tail is found.whole is None
+    # the same file with a space added: the whole file is its head
+    odd = text.replace("[]", "[ ]")
+    found = verify(odd, top, [], encoder_for(text, top))
+    assert found.head == (odd, text) and found.tail is found.whole is None
+
+
+@pytest.mark.parametrize("record", [None, "text", {"text": 1, "digest": "x"}, {"text": "t"},
+                                    {"digest": "d"}])
+def test_a_malformed_verbatim_record_is_ignored(record: Any) -> None:
+    assert use_verbatim(record, "encoded") == "encoded"
