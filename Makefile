@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint pytest bench venv clean vsix ext-check editor e2e neovim pdf-tools stress
+.PHONY: run test lint pytest bench venv clean vsix ext-check editor e2e neovim pdf-tools stress kernels
 
 $(STAMP): pyproject.toml
 	@echo "==> creating $(VENV) and installing nbbridge with its test extras"
@@ -39,7 +39,12 @@ pdf-tools:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get \
 	    -o DPkg::Lock::Timeout=600 install -y -qq chromium poppler-utils >/dev/null; fi
 
-pytest: $(STAMP) neovim pdf-tools
+# Kernels for other languages (bash, Deno, xeus-python from PyPI; R's IRkernel from
+# Debian where it is packaged), each in its own place under .tools/kernels.
+kernels:
+	@PYTHON=$(PYTHON) tests/languages/install-kernels.sh .tools/kernels
+
+pytest: $(STAMP) neovim pdf-tools kernels
 	@echo "==> pytest"
 	@$(VENV)/bin/pytest -q
 
@@ -84,7 +89,7 @@ editor:
 	    && (cd .tools/$$tool && PATH="$(NODE24_BIN):$$PATH" npm install --no-audit --no-fund \
 	        --loglevel=error) && touch .tools/$$tool/.installed || exit 1; fi; done
 
-e2e: $(STAMP) $(VSIX) editor
+e2e: $(STAMP) $(VSIX) editor kernels
 	@echo "==> real-editor E2E: code-server + headless chromium (screenshots in test-artifacts/e2e)"
 	@cd $(EXT) && node esbuild.mjs && NBBRIDGE_ROOT=$(CURDIR) node --test --test-concurrency=1 out/e2e/
 
