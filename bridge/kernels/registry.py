@@ -72,21 +72,25 @@ class KernelRegistry:
 
     # ---------------------------------------------------------------- start
     async def start(self, kernel_name: str | None = None, notebook_uri: str | None = None,
-                    cwd: str | None = None) -> KernelSession:
-        """Start a kernel (or hand over the warm one); it is ``notebook_uri``'s kernel."""
+                    cwd: str | None = None,
+                    extra_arguments: list[str] | None = None) -> KernelSession:
+        """Start a kernel (or hand over the warm one); it is ``notebook_uri``'s kernel.
+        ``extra_arguments`` go after the kernelspec's argv (no warm kernel then)."""
         name = kernel_name or NATIVE_KERNEL_NAME
         cwd = cwd or notebook_folder(notebook_uri)
-        session = await self._take_warm(name, cwd)
+        session = None if extra_arguments else await self._take_warm(name, cwd)
         warm = session is not None
         if session is None:
-            session = await self._launch(name, cwd, announce=True)
+            session = await self._launch(name, cwd, announce=True,
+                                         extra_arguments=extra_arguments)
         session.notebook_uri = notebook_uri
         self._adopt(session, announce=warm)
         if self.warm_pool:
             self.fill_pool(POOL_REFILL_DELAY)
         return session
 
-    async def _launch(self, name: str, cwd: str | None, announce: bool) -> KernelSession:
+    async def _launch(self, name: str, cwd: str | None, announce: bool,
+                      extra_arguments: list[str] | None = None) -> KernelSession:
         kernel_id = str(uuid.uuid4())
         await asyncio.to_thread(self._check_launchable, name, cwd)
         manager = AsyncKernelManager(
@@ -97,7 +101,8 @@ class KernelRegistry:
         manager.kernel_id = kernel_id
         status = self._announce if announce else _silent
         try:
-            return await KernelSession.start(manager, None, status, cwd, self.start_timeout)
+            return await KernelSession.start(manager, None, status, cwd, self.start_timeout,
+                                             extra_arguments=extra_arguments)
         except BridgeError:
             raise
         except Exception as exc:

@@ -76,14 +76,15 @@ class KernelSession:
     async def start(cls, manager: AsyncKernelManager, notebook_uri: str | None,
                     on_status: StatusCallback, cwd: str | None,
                     ready_timeout: float = READY_TIMEOUT,
-                    channels_for: ChannelsFactory = zmq_channels) -> KernelSession:
+                    channels_for: ChannelsFactory = zmq_channels,
+                    extra_arguments: list[str] | None = None) -> KernelSession:
         """Launch the kernel process and return once it answers on shell and iopub
         (a BridgeError after `ready_timeout` seconds, with the process stopped)."""
         session = cls(manager, notebook_uri, on_status, channels_for)
         session.ready_timeout = ready_timeout
         session._set_state("starting")
         try:
-            await manager.start_kernel(cwd=cwd)
+            await manager.start_kernel(cwd=cwd, extra_arguments=extra_arguments or [])
             await session._connect_and_wait()
         except BaseException:
             await session._force_stop()
