@@ -29,7 +29,7 @@ async def test_interrupt_stops_a_long_sleep(module_bridge: BridgeClient,
     kid = kernel["kernelId"]
     task, _ = await running(module_bridge, kid,
                             "import time\nprint('sleeping', flush=True)\ntime.sleep(60)")
-    queued = asyncio.create_task(run(module_bridge, kid, "print('queued')"))
+    queued = await queue(module_bridge, kid, "print('queued')")  # queued before the interrupt
     assert await module_bridge.request("kernel/interrupt", {"kernelId": kid}) is None
     # generous deadline: the sleep would take 60 s, an interrupt far less
     result = await asyncio.wait_for(task, 30)

@@ -117,7 +117,10 @@ async def test_error_output_has_ename_evalue_traceback(module_bridge: BridgeClie
 def wait_for_file(path: Path) -> str:
     """Kernel code that waits until the test creates `path`: the cell keeps running
     until the test has done what must happen meanwhile."""
-    return f"import os, time\nwhile not os.path.exists({str(path)!r}): time.sleep(0.01)\n"
+    # a cap, so that a failing test cannot leave the module's kernel busy for good
+    return (f"import os, time\ngive_up = time.monotonic() + 120\n"
+            f"while not os.path.exists({str(path)!r}) and time.monotonic() < give_up:\n"
+            f"    time.sleep(0.01)\n")
 
 
 async def test_cells_after_an_error_are_aborted_in_order(module_bridge: BridgeClient,
@@ -126,9 +129,11 @@ async def test_cells_after_an_error_are_aborted_in_order(module_bridge: BridgeCl
     kid = kernel["kernelId"]
     go = tmp_path / "go"
     first = await queue(module_bridge, kid, wait_for_file(go) + "order = ['a']")
-    rest = [await queue(module_bridge, kid, code) for code in (
-        "order.append('b'); 1/0", "order.append('c')", "order.append('d')")]
-    go.touch()  # every cell is queued: now the first may end
+    try:
+        rest = [await queue(module_bridge, kid, code) for code in (
+            "order.append('b'); 1/0", "order.append('c')", "order.append('d')")]
+    finally:
+        go.touch()  # every cell is queued: now the first may end
     cells = [await first] + [await cell for cell in rest]
     assert [c.status for c in cells] == ["ok", "error", "aborted", "aborted"]
     assert cells[2].ops == [] and cells[2].result["executionCount"] is None
@@ -242,11 +247,14 @@ async def test_a_cancelled_queued_cell_never_runs(module_bridge: BridgeClient,
     kid = kernel["kernelId"]
     go = tmp_path / "go"
     first = await queue(module_bridge, kid, wait_for_file(go) + "flag = 'first'")
-    queued = await queue(module_bridge, kid, "flag = 'cancelled'")
-    module_bridge.notify("$/cancelRequest", {"id": max(module_bridge._pending)})
-    with pytest.raises(RpcError) as error:
-        await queued
-    go.touch()
+    try:
+        queued = await queue(module_bridge, kid, "flag = 'cancelled'")
+        # the queued cell's request is the last one still pending (the first's is older)
+        module_bridge.notify("$/cancelRequest", {"id": max(module_bridge._pending)})
+        with pytest.raises(RpcError) as error:
+            await queued
+    finally:
+        go.touch()  # only now may the first cell end: the cancelled one was still queued
     assert error.value.code == -32800
     assert (await first).status == "ok"
     assert (await run(module_bridge, kid, "flag")).outputs[0]["data"]["text/plain"] == \

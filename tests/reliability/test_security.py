@@ -1,9 +1,10 @@
-"""Nothing secret in the bridge's log at any level, and no listening socket of its own."""
+"""Nothing secret in the bridge's log at any level; no network socket of the bridge or its kernels."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import stat
 from pathlib import Path
 
 import psutil
@@ -39,15 +40,34 @@ async def test_debug_log_holds_no_connection_key_and_bridge_listens_nowhere(
     assert info["key"].encode().hex() not in logged
 
 
-async def test_kernel_sockets_are_not_reachable_over_tcp(bridge: BridgeClient) -> None:
+# What the kernel says is its one TCP socket: ipykernel's pipe for the output of forked
+# subprocesses (bound to loopback, frames checked against a random token); None if this
+# ipykernel has none.
+PIPE_PORT = ("import sys\n"
+             "print(getattr(getattr(sys.stdout, 'pub_thread', None), '_pipe_port', None))")
+
+
+async def test_the_kernel_has_no_network_socket_but_ipykernels_loopback_pipe(
+        bridge: BridgeClient) -> None:
     started = await bridge.request("kernel/start", {})
-    info = json.loads(await asyncio.to_thread(Path(started["connectionFile"]).read_text))
+    connection_file = Path(started["connectionFile"])
+    info = json.loads(await asyncio.to_thread(connection_file.read_text))
     assert info["transport"] == "ipc"
-    for name in ("shell", "iopub", "stdin", "control", "hb"):
-        port = info[f"{name}_port"]
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 5)
-        except OSError:
-            continue
-        writer.close()
-        raise AssertionError(f"the kernel's {name} channel answers on TCP port {port}")
+    file_mode, dir_mode = await asyncio.to_thread(
+        lambda: (connection_file.stat().st_mode, connection_file.parent.stat().st_mode))
+    assert stat.S_IMODE(file_mode) == 0o600
+    assert stat.S_IMODE(dir_mode) & 0o777 == 0o700  # jupyter_client adds the sticky bit
+
+    printed = (await run(bridge, started["kernelId"], PIPE_PORT)).text().strip()
+    pipe_port = None if printed == "None" else int(printed)
+    kernel = psutil.Process(started["pid"])
+    # every TCP and UDP socket, IPv4 and IPv6, of the kernel and anything it started
+    sockets = [(process.pid, connection) for process in [kernel, *kernel.children(recursive=True)]
+               for connection in process.net_connections(kind="inet")]
+    unexpected = [
+        (pid, connection) for pid, connection in sockets
+        if not (pid == kernel.pid and pipe_port is not None
+                and connection.status == psutil.CONN_LISTEN
+                and tuple(connection.laddr) == ("127.0.0.1", pipe_port))
+    ]
+    assert unexpected == []
