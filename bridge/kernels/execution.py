@@ -26,6 +26,7 @@ from bridge.kernels.outputs import output_from_message
 logger = logging.getLogger(__name__)
 
 KERNEL_DIED_ENAME = "KernelDied"
+INTERRUPTED_ENAME = "Interrupted"
 
 
 def new_output(output_type: str, **fields: Any) -> dict[str, Any]:
@@ -35,6 +36,14 @@ def new_output(output_type: str, **fields: Any) -> dict[str, Any]:
 
 def now_ms() -> float:
     return time.time() * 1000.0
+
+
+def interrupted_output() -> dict[str, Any]:
+    """The error an interrupted cell gets when its kernel reports none (R, bash answer
+    an interrupt with status `abort` and no error)."""
+    text = "the cell was interrupted"
+    return new_output("error", ename=INTERRUPTED_ENAME, evalue=text,
+                      traceback=[f"{INTERRUPTED_ENAME}: {text}"])
 
 
 def kernel_died_output(reason: str) -> dict[str, Any]:
@@ -58,6 +67,8 @@ class Execution:
         self._interrupt = interrupt  # how a declined input() stops the waiting cell
         self._channels: KernelChannels | None = None
         self.aborted = False
+        self.interrupted = False  # set by the session when it interrupts this cell
+        self._errored = False  # the kernel sent an error output
         self.msg_id = ""
         self.started_at: float | None = None
         self._reply: dict[str, Any] | None = None
@@ -123,6 +134,7 @@ class Execution:
         if msg_type == "stream":
             self._emit({"op": "appendText", "name": content["name"], "text": content["text"]})
         elif msg_type in ("display_data", "execute_result", "error"):
+            self._errored = self._errored or msg_type == "error"
             op: dict[str, Any] = {"op": "append", "output": output_from_message(msg)}
             display_id = (content.get("transient") or {}).get("display_id")
             if display_id:
@@ -164,6 +176,12 @@ class Execution:
         if status == "abort":
             status = "aborted"
         if status not in ("ok", "error", "aborted"):
+            status = "error"
+        if self.interrupted and status != "ok":
+            # every kernel's interrupted cell ends the same way: an error, the kernel's own
+            # where it sent one
+            if not self._errored:
+                self._emit({"op": "append", "output": interrupted_output()})
             status = "error"
         self._done.set_result({
             "status": status,

@@ -1,13 +1,15 @@
 """Every kernel the bridge runs: start (optionally from a warm pool), look up, shut down.
 
 Kernels talk over IPC sockets in a private runtime directory (mode 0700, connection files
-0600): no TCP port is opened.
+0600), where they take them; the others (bridge.kernels.traits) on loopback TCP, HMAC
+signed and CurveZMQ-encrypted where the kernel supports it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import shutil
@@ -23,18 +25,25 @@ from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 
 from bridge.errors import BridgeError, ErrorCode
+from bridge.kernels.reaper import Reaper
 from bridge.kernels.session import READY_TIMEOUT, SHUTDOWN_WAIT, KernelSession
 from bridge.kernels.specs import spec_manager
+from bridge.kernels.traits import KernelTraits, Transport, ipc_fits, traits_of
 
 logger = logging.getLogger(__name__)
 
 POOL_REFILL_DELAY = 1.0
-# IPC sockets in a private folder on POSIX; elsewhere loopback TCP, encrypted with
-# CurveZMQ when libzmq has it and the kernelspec declares support
-TRANSPORT: dict[str, Any] = (
-    {"transport": "ipc"} if os.name == "posix" else
-    {"transport": "tcp", "ip": "127.0.0.1",
-     "transport_encryption": "auto" if zmq.has("curve") else "disabled"})
+# loopback TCP, encrypted with CurveZMQ when libzmq has it and the kernelspec declares
+# support (metadata.supported_encryption)
+TCP: dict[str, Any] = {"transport": "tcp", "ip": "127.0.0.1",
+                       "transport_encryption": "auto" if zmq.has("curve") else "disabled"}
+
+
+def short_private_dir() -> str:
+    """A new 0700 folder with a path short enough for IPC endpoints (see traits.IPC_IP_LIMIT):
+    under /tmp itself where it is writable, whatever TMPDIR says."""
+    base = "/tmp" if os.access("/tmp", os.W_OK | os.X_OK) else None
+    return tempfile.mkdtemp(prefix="nb-", dir=base)
 
 
 def notebook_folder(notebook_uri: str | None) -> str | None:
@@ -62,13 +71,31 @@ class KernelRegistry:
         self._warm: asyncio.Task[KernelSession] | None = None
         self._warm_launching = False
         self._specs = spec_manager()
+        self._reaper = Reaper()
+        self._ids = itertools.count(1)
+        # kernels that exited during an IPC start and then started on TCP
+        self._tcp_learned: set[str] = set()
 
     @property
     def runtime_dir(self) -> str:
         if self._runtime_dir is None:
-            # mkdtemp makes it 0700; short path, ipc socket paths must stay under ~100 bytes
-            self._runtime_dir = tempfile.mkdtemp(prefix="nbbridge-")
+            self._runtime_dir = short_private_dir()
         return self._runtime_dir
+
+    def learned_transport(self, name: str) -> Transport | None:
+        """The transport a kernel was found to need here, where it differs from its traits."""
+        return "tcp" if name in self._tcp_learned else None
+
+    def traits(self, name: str) -> KernelTraits:
+        """How the kernelspec `name` is run here (its transport as learned so far)."""
+        try:
+            spec = self._specs.get_kernel_spec(name).to_dict()
+        except NoSuchKernel:
+            spec = {}
+        traits = traits_of(spec)
+        if name in self._tcp_learned:
+            traits = KernelTraits("tcp", traits.interrupt_mode, traits.setup_code)
+        return traits
 
     # ---------------------------------------------------------------- start
     async def start(self, kernel_name: str | None = None, notebook_uri: str | None = None,
@@ -91,18 +118,42 @@ class KernelRegistry:
 
     async def _launch(self, name: str, cwd: str | None, announce: bool,
                       extra_arguments: list[str] | None = None) -> KernelSession:
-        kernel_id = str(uuid.uuid4())
         await asyncio.to_thread(self._check_launchable, name, cwd)
+        traits = self.traits(name)
+        try:
+            return await self._launch_on(traits.transport, name, cwd, announce,
+                                         extra_arguments, traits)
+        except BridgeError as exc:
+            if traits.transport != "ipc" or "exited during start" not in exc.message:
+                raise
+            # a kernel that takes no IPC endpoint exits at once: try it once on TCP, and
+            # keep to TCP for it from now on
+            logger.warning("kernel %r exited during an IPC start; starting it on TCP", name)
+            session = await self._launch_on("tcp", name, cwd, announce, extra_arguments,
+                                            traits)
+            self._tcp_learned.add(name)
+            return session
+
+    async def _launch_on(self, transport: Transport, name: str, cwd: str | None,
+                         announce: bool, extra_arguments: list[str] | None,
+                         traits: KernelTraits) -> KernelSession:
+        kernel_id = str(uuid.uuid4())
+        number = next(self._ids)
+        ipc_ip = os.path.join(self.runtime_dir, f"k{number}")
+        used_transport: Transport = "ipc" if transport == "ipc" and ipc_fits(ipc_ip) else "tcp"
+        settings = {"transport": "ipc", "ip": ipc_ip} if used_transport == "ipc" else TCP
         manager = AsyncKernelManager(
-            kernel_name=name, kernel_spec_manager=self._specs, **TRANSPORT,
-            connection_file=os.path.join(self.runtime_dir, f"k-{kernel_id[:8]}.json"),
+            kernel_name=name, kernel_spec_manager=self._specs, **settings,
+            connection_file=os.path.join(self.runtime_dir, f"k{number}.json"),
             shutdown_wait_time=SHUTDOWN_WAIT,
         )
         manager.kernel_id = kernel_id
         status = self._announce if announce else _silent
+        used = KernelTraits(used_transport, traits.interrupt_mode, traits.setup_code)
         try:
             return await KernelSession.start(manager, None, status, cwd, self.start_timeout,
-                                             extra_arguments=extra_arguments)
+                                             extra_arguments=extra_arguments, traits=used,
+                                             reaper=self._reaper)
         except BridgeError:
             raise
         except Exception as exc:
@@ -217,6 +268,7 @@ class KernelRegistry:
         if self._runtime_dir is not None:
             shutil.rmtree(self._runtime_dir, ignore_errors=True)
             self._runtime_dir = None
+        self._reaper.close()
 
 
 def _silent(session: KernelSession, state: str, reason: str | None) -> None:

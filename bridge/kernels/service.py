@@ -32,7 +32,7 @@ class KernelService:
         self._rpc.notify(KERNEL_STATUS, status)
 
     async def specs(self, params: Any) -> dict[str, Any]:
-        return await asyncio.to_thread(list_specs)
+        return await asyncio.to_thread(list_specs, self.registry.learned_transport)
 
     async def start(self, params: Any) -> dict[str, Any]:
         params = params or {}
@@ -88,4 +88,6 @@ def describe(session: KernelSession) -> dict[str, Any]:
         "state": session.state,
         "pid": session.pid,
         "connectionFile": session.manager.connection_file,
+        "transport": session.traits.transport,
+        "interruptMode": session.traits.interrupt_mode,
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,6 +21,9 @@ from jupyter_client.manager import AsyncKernelManager
 from bridge.errors import BridgeError, ErrorCode
 from bridge.kernels.channels import KernelChannels, request
 from bridge.kernels.execution import Execution, kernel_died_output
+from bridge.kernels.process_log import ProcessLog
+from bridge.kernels.reaper import Reaper
+from bridge.kernels.traits import KernelTraits
 from bridge.kernels.watch import watch_process
 from bridge.kernels.zmq_channels import ZmqChannels
 
@@ -33,6 +37,9 @@ ChannelsFactory = Callable[[AsyncKernelManager], KernelChannels]
 READY_TIMEOUT = 60.0
 SHUTDOWN_WAIT = 3.0
 IDLE_DELAY = 0.005
+INTERRUPT_REPLY_TIMEOUT = 5.0
+# the kernel's stdout and stderr come to the bridge (ProcessLog), never to its client pipe
+PROCESS_PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
 
 
 def zmq_channels(manager: AsyncKernelManager) -> ZmqChannels:
@@ -49,9 +56,14 @@ class KernelSession:
 
     def __init__(self, manager: AsyncKernelManager, notebook_uri: str | None,
                  on_status: StatusCallback,
-                 channels_for: ChannelsFactory = zmq_channels) -> None:
+                 channels_for: ChannelsFactory = zmq_channels,
+                 traits: KernelTraits | None = None, reaper: Reaper | None = None) -> None:
         self.manager = manager
         self._channels_for = channels_for  # made anew at each (re)start
+        self.traits = traits or KernelTraits("ipc", "signal")
+        self._reaper = reaper
+        self._pgid: int | None = None
+        self.process_log = ProcessLog(manager.kernel_id)
         self.kernel_id: str = manager.kernel_id
         self.spec_name: str = manager.kernel_name
         self.notebook_uri = notebook_uri
@@ -77,14 +89,17 @@ class KernelSession:
                     on_status: StatusCallback, cwd: str | None,
                     ready_timeout: float = READY_TIMEOUT,
                     channels_for: ChannelsFactory = zmq_channels,
-                    extra_arguments: list[str] | None = None) -> KernelSession:
+                    extra_arguments: list[str] | None = None,
+                    traits: KernelTraits | None = None,
+                    reaper: Reaper | None = None) -> KernelSession:
         """Launch the kernel process and return once it answers on shell and iopub
         (a BridgeError after `ready_timeout` seconds, with the process stopped)."""
-        session = cls(manager, notebook_uri, on_status, channels_for)
+        session = cls(manager, notebook_uri, on_status, channels_for, traits, reaper)
         session.ready_timeout = ready_timeout
         session._set_state("starting")
         try:
-            await manager.start_kernel(cwd=cwd, extra_arguments=extra_arguments or [])
+            await manager.start_kernel(cwd=cwd, extra_arguments=extra_arguments or [],
+                                       **PROCESS_PIPES)
             await session._connect_and_wait()
         except BaseException:
             await session._force_stop()
@@ -92,11 +107,31 @@ class KernelSession:
         return session
 
     async def _connect_and_wait(self) -> None:
+        await self._track_process()
         self.channels = self._channels_for(self.manager)
         await self.channels.open()
         self._watcher = asyncio.create_task(self._watch())
         await self._wait_ready()
+        if self.traits.setup_code:
+            await self.execute_silently(self.traits.setup_code)
         self._set_state("idle")
+
+    async def _track_process(self) -> None:
+        """A new process: read its output, and let the reaper know its group."""
+        self.process_log.close()
+        self.process_log = ProcessLog(self.kernel_id)
+        process = getattr(self.manager.provisioner, "process", None)
+        if process is not None:
+            await self.process_log.attach(process)
+        pgid = getattr(self.manager.provisioner, "pgid", None)
+        if self._reaper is not None and isinstance(pgid, int):
+            self._pgid = pgid
+            self._reaper.watch(pgid)
+
+    def _untrack_process(self) -> None:
+        pgid, self._pgid = self._pgid, None
+        if self._reaper is not None and pgid is not None:
+            self._reaper.forget(pgid)
 
     async def _disconnect(self) -> None:
         channels, self.channels = self.channels, None
@@ -116,9 +151,12 @@ class KernelSession:
         delivered = False
         while time.monotonic() < deadline:
             if self.state == "dead":
+                await self.process_log.drained(1.0)
+                said = self.process_log.tail()
                 raise BridgeError(ErrorCode.KERNEL_START_FAILED,
                                   f"kernel {self.spec_name!r} exited during start: "
-                                  f"{self.exit_reason}")
+                                  f"{self.exit_reason}"
+                                  + (f"; it said:\n{said}" if said else ""))
             channels = self._open_channels()
             try:
                 reply = await request(channels, "shell", "kernel_info_request", {},
@@ -129,9 +167,11 @@ class KernelSession:
                 delivered = True
                 break
         if reply is None or not delivered:
+            said = self.process_log.tail()
             raise BridgeError(ErrorCode.KERNEL_START_FAILED,
                               f"kernel {self.spec_name!r} did not answer within "
-                              f"{self.ready_timeout:g} s")
+                              f"{self.ready_timeout:g} s"
+                              + (f"; it said:\n{said}" if said else ""))
         self.kernel_info = reply["content"]
         self.language_info = dict(self.kernel_info.get("language_info", {}))
 
@@ -162,7 +202,8 @@ class KernelSession:
                     result = await execution.finish()
                 finally:
                     self._running = None
-                if result["status"] == "error" and stop_on_error:
+                if result["status"] == "error" and (stop_on_error or execution.interrupted):
+                    # an interrupt means stop: the cells queued after it do not run
                     for queued in self._waiting:
                         queued.aborted = True
                 return result
@@ -251,10 +292,23 @@ class KernelSession:
 
     # ------------------------------------------------------------ lifecycle
     async def interrupt(self) -> None:
-        """Interrupt the running cell the way the kernelspec asks (signal or message)."""
+        """Interrupt the running cell the way the kernel takes it (signal or message)."""
         if self.state == "dead":
             raise BridgeError(ErrorCode.KERNEL_DEAD, "the kernel is dead; restart it")
-        await self.manager.interrupt_kernel()
+        if self._running is None:
+            # nothing of ours runs: a signal now would only hit the kernel's own code
+            # (xeus-python loses its next cell to it)
+            return
+        self._running.interrupted = True
+        if self.traits.interrupt_mode == "signal":
+            await self.manager.interrupt_kernel()  # SIGINT to the kernel's process group
+            return
+        try:
+            await request(self._open_channels(), "control", "interrupt_request", {},
+                          INTERRUPT_REPLY_TIMEOUT)
+        except TimeoutError:
+            logger.warning("kernel %s: no interrupt_reply within %g s", self.kernel_id,
+                           INTERRUPT_REPLY_TIMEOUT)
 
     async def restart(self) -> None:
         """Restart the process under the same kernelId; queued and running work is aborted."""
@@ -263,6 +317,7 @@ class KernelSession:
             self._abort_all(None)
             await self._stop_watching()
             await self._disconnect()
+            self._untrack_process()
             try:
                 if self.manager.has_kernel:
                     await self.manager.restart_kernel(now=False)
@@ -297,6 +352,8 @@ class KernelSession:
                 await self.manager.shutdown_kernel(now=True)
         with contextlib.suppress(Exception):
             self.manager.cleanup_connection_file()
+        self._untrack_process()
+        self.process_log.close()
 
     @property
     def pid(self) -> int | None:
@@ -307,6 +364,7 @@ class KernelSession:
         # restart and shutdown stop this watcher before they stop the process
         reason = await watch_process(self.manager)
         self.exit_reason = reason
+        self._untrack_process()
         if self.state == "dead":
             return
         logger.warning("kernel %s died: %s", self.kernel_id, reason)

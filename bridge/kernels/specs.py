@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager
+
+from bridge.kernels.traits import traits_of
 
 _PYTHON_ALIASES = {"python", f"python{sys.version_info[0]}",
                    f"python{sys.version_info[0]}.{sys.version_info[1]}"}
@@ -25,12 +28,14 @@ def _argv0(argv: list[str]) -> str:
     return shutil.which(argv[0]) or argv[0]
 
 
-def list_specs() -> dict[str, Any]:
-    """The kernel/specs result: every kernelspec and the default kernel's name."""
+def list_specs(learned: Callable[[str], str | None] = lambda name: None) -> dict[str, Any]:
+    """The kernel/specs result: every kernelspec and the default kernel's name.
+    ``learned`` gives the transport a kernel was found to need where its traits differ."""
     found = spec_manager().get_all_specs()
     specs = []
     for name, entry in sorted(found.items()):
         spec = entry["spec"]
+        traits = traits_of(spec)
         argv0 = _argv0(spec.get("argv", []))
         specs.append({
             "name": name,
@@ -38,7 +43,8 @@ def list_specs() -> dict[str, Any]:
             "language": spec.get("language", ""),
             "argv0": argv0,
             "resourceDir": entry["resource_dir"],
-            "interruptMode": spec.get("interrupt_mode") or "signal",
+            "interruptMode": traits.interrupt_mode,
+            "transport": learned(name) or traits.transport,
             "bridgeEnvironment": argv0 == sys.executable,
             "metadata": spec.get("metadata") or {},
         })
@@ -49,11 +55,11 @@ def list_specs() -> dict[str, Any]:
 
 def format_table(result: dict[str, Any]) -> str:
     """`nbbridge kernels`: one row per kernelspec, the default marked with '*'."""
-    rows = [("", "NAME", "LANGUAGE", "DISPLAY NAME", "INTERRUPT", "EXECUTABLE")]
+    rows = [("", "NAME", "LANGUAGE", "DISPLAY NAME", "TRANSPORT", "INTERRUPT", "EXECUTABLE")]
     for spec in result["specs"]:
         mark = "*" if spec["name"] == result["default"] else ""
         rows.append((mark, spec["name"], spec["language"], spec["displayName"],
-                     spec["interruptMode"], spec["argv0"]))
+                     spec["transport"], spec["interruptMode"], spec["argv0"]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
              + "  " + row[-1] for row in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,9 @@ import pytest
 import pytest_asyncio
 
 from bridge_client import BridgeClient
+
+# the kernel tests' helpers (run, queue, wait_until) serve these tests too
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kernels"))
 
 KERNELS = Path(__file__).resolve().parents[2] / ".tools" / "kernels" / "jupyter"
 # R comes from Debian's r-cran-irkernel, which not every machine's package lists hold

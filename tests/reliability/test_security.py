@@ -1,4 +1,4 @@
-"""Nothing secret in the bridge's log at any level; no network socket of the bridge or its kernels."""
+"""Nothing secret in the bridge's log at any level; no network socket of the bridge or kernels."""
 
 from __future__ import annotations
 
