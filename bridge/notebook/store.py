@@ -36,11 +36,21 @@ Value = TypeVar("Value")
 
 
 def cell_key(role: int, style_key: int, part: Any) -> CellKey:
-    """A key for what `part` (a cell, or the notebook without cells) is written as. Keys
-    are sorted: a client in JavaScript sends a cell's members in its own order, and puts
-    integer-like keys first in every object."""
-    data = orjson.dumps(part, option=orjson.OPT_SORT_KEYS)
+    """A key for what `part` (a cell, or the notebook without cells; or a list of them
+    with other values) is written as. Only the part's own members are sorted: a client
+    sends those in its own order, but keeps the order within them (metadata), which two
+    files with the same content may write differently. (A JavaScript client puts
+    integer-like keys first in every object: such a part is only a miss.)"""
+    data = orjson.dumps(_members_sorted(part))
     return role, style_key, len(data), hash(data)
+
+
+def _members_sorted(part: Any) -> Any:
+    if isinstance(part, dict):
+        return {name: part[name] for name in sorted(part)}
+    if isinstance(part, list):
+        return [_members_sorted(item) if isinstance(item, dict) else item for item in part]
+    return part
 
 
 class BoundedCache(Generic[Key, Value]):
@@ -73,6 +83,12 @@ class BoundedCache(Generic[Key, Value]):
             while self._total > self.max_size:
                 _, evicted = self._values.popitem(last=False)
                 self._total -= self._size(evicted)
+
+    def discard(self, key: Key) -> None:
+        with self._lock:
+            old = self._values.pop(key, None)
+            if old is not None:
+                self._total -= self._size(old)
 
     def clear(self) -> None:
         with self._lock:

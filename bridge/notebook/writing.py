@@ -139,10 +139,14 @@ def remember_texts(store: NotebookStore, notebook: dict[str, Any],
     style = FileStyle.from_json(notebook["codec"].get("style"))
     style_key = hash(style)
     top = _skeleton_key_source(notebook)
-    if verified.head is not None:
-        store.cell_texts.put(cell_key(ROLE_HEAD, style_key, top), (verified.head[0], None))
-    if verified.tail is not None:
-        store.cell_texts.put(cell_key(ROLE_TAIL, style_key, top), (verified.tail[0], None))
+    # a head or tail written as the encoder writes it is not kept; what another file with
+    # the same content kept is dropped, or this file would be saved with its layout
+    for role, found in ((ROLE_HEAD, verified.head), (ROLE_TAIL, verified.tail)):
+        key = cell_key(role, style_key, top)
+        if found is None:
+            store.cell_texts.discard(key)
+        else:
+            store.cell_texts.put(key, (found[0], None))
     for index, (cell, piece, original, before) in enumerate(zip(
             notebook["cells"], verified.pieces, verified.originals, verified.befores,
             strict=True)):
