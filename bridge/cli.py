@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="largest notebook file accepted, e.g. 512MiB (default 1GiB)")
     serve.add_argument("--warm-pool", action="store_true",
                        help="keep one default kernel started ahead of the next kernel/start")
-    commands.add_parser("kernels", help="list the installed kernelspecs")
+    commands.add_parser("kernels", help="list the installed kernelspecs and the Python "
+                        "environments found (the current folder's own first)")
     add_run_arguments(commands.add_parser(
         "run", help="execute every code cell of a notebook and save the outputs"))
     add_export_arguments(commands.add_parser(
@@ -56,9 +57,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve(args.max_notebook_size, args.warm_pool)
     if args.command == "kernels":
+        from bridge.kernels.environments import list_for_cli
         from bridge.kernels.specs import format_table, list_specs
 
         print(format_table(list_specs()))
+        print()
+        print(list_for_cli())
         return 0
     if args.command == "run":
         return run_command(args)

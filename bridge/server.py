@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from lsprotocol import types
+from pygls import uris
 from pygls.lsp.server import LanguageServer
 
 from bridge import __version__, export
@@ -20,7 +21,9 @@ from bridge.notebook.file_content import parse_body
 from bridge.notebook.store import NotebookStore
 from bridge.options import read_options
 from bridge.rpc.contract import (
+    KERNEL_ENVIRONMENTS,
     KERNEL_EXECUTE,
+    KERNEL_INSTALL_IPYKERNEL,
     KERNEL_INTERRUPT,
     KERNEL_RESTART,
     KERNEL_SHUTDOWN,
@@ -79,11 +82,23 @@ class BridgeServer(LanguageServer):
                 logger.exception("shutdown hook failed")
 
 
+def workspace_roots(server: BridgeServer) -> list[str]:
+    """The client's workspace folders as paths (where project environments live)."""
+    try:
+        workspace = server.workspace
+    except RuntimeError:
+        return []  # before initialize
+    roots = [uris.to_fs_path(folder.uri) for folder in workspace.folders.values()]
+    if workspace.root_path:
+        roots.append(workspace.root_path)
+    return list(dict.fromkeys(root for root in roots if root))
+
+
 def create_server(max_notebook_bytes: int = requests.DEFAULT_MAX_NOTEBOOK_BYTES,
                   warm_pool: bool = False) -> BridgeServer:
     server = BridgeServer(max_notebook_bytes)
     rpc = server.bridge_protocol
-    kernels = KernelService(rpc, warm_pool)
+    kernels = KernelService(rpc, warm_pool, roots=lambda: workspace_roots(server))
     server.shutdown_hooks.append(kernels.shutdown_all)
     language = LanguageService(lambda: server.workspace, kernels.registry, rpc)
     server.shutdown_hooks.append(language.close)
@@ -113,6 +128,8 @@ def create_server(max_notebook_bytes: int = requests.DEFAULT_MAX_NOTEBOOK_BYTES,
         KERNEL_SPECS: kernels.specs, KERNEL_START: kernels.start,
         KERNEL_EXECUTE: kernels.execute, KERNEL_INTERRUPT: kernels.interrupt,
         KERNEL_RESTART: kernels.restart, KERNEL_SHUTDOWN: kernels.shutdown,
+        KERNEL_ENVIRONMENTS: kernels.list_environments,
+        KERNEL_INSTALL_IPYKERNEL: kernels.install_ipykernel,
         NOTEBOOK_EXPORT: export.export_request, NOTEBOOK_CHECKPOINT: checkpoints.checkpoint_request,
     }
     for method, answer in answers.items():

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
+from lsprotocol import types
+
 from bridge.errors import BridgeError, ErrorCode, optional, require
+from bridge.kernels.environments import EnvironmentFinder, install_ipykernel
 from bridge.kernels.registry import KernelRegistry
 from bridge.kernels.session import KernelSession
-from bridge.kernels.specs import list_specs
+from bridge.kernels.specs import environment_kernel_name, list_specs
 from bridge.kernels.streaming import Rpc, run_streamed
 from bridge.options import KernelSettings
-from bridge.rpc.contract import KERNEL_STATUS
+from bridge.rpc.contract import KERNEL_ENVIRONMENTS_CHANGED, KERNEL_STATUS
 
 
 class KernelService:
-    def __init__(self, rpc: Rpc, warm_pool: bool = False) -> None:
+    def __init__(self, rpc: Rpc, warm_pool: bool = False,
+                 roots: Callable[[], list[str]] = list) -> None:
         self._rpc = rpc
         self.registry = KernelRegistry(self._send_status, warm_pool=warm_pool)
+        # roots: the workspace folders; environments asked after the listing's deadline
+        # are announced when known
+        self.environments = EnvironmentFinder(
+            roots, on_change=lambda: rpc.notify(KERNEL_ENVIRONMENTS_CHANGED, {}))
 
     def configure(self, settings: KernelSettings) -> None:
         """Apply the client's kernel settings (initializationOptions)."""
@@ -34,11 +43,41 @@ class KernelService:
     async def specs(self, params: Any) -> dict[str, Any]:
         return await asyncio.to_thread(list_specs, self.registry.learned_transport)
 
+    async def list_environments(self, params: Any) -> dict[str, Any]:
+        found = await self.environments.list()
+        return {"environments": [environment.describe() for environment in found]}
+
+    async def install_ipykernel(self, params: Any) -> dict[str, Any]:
+        python = require(params, "environment", str)
+        environment = await self.environments.find(python)
+        if not environment.ipykernel:
+            def log(line: str) -> None:
+                self._rpc.notify(types.WINDOW_LOG_MESSAGE, types.LogMessageParams(
+                    types.MessageType.Log, f"pip: {line}"))
+
+            await install_ipykernel(environment, log)
+            self.environments.forget(environment.python)
+            environment = await self.environments.find(python)
+        return environment.describe()
+
     async def start(self, params: Any) -> dict[str, Any]:
         params = params or {}
         kernel_name = optional(params, "kernelName", str)
+        python = optional(params, "environment", str)
         notebook_uri = optional(params, "notebookUri", str)
         cwd = optional(params, "cwd", str)
+        if python is not None:
+            if kernel_name is not None:
+                raise BridgeError(ErrorCode.INVALID_PARAMS,
+                                  "give 'kernelName' or 'environment', not both")
+            environment = await self.environments.find(python)
+            if not environment.ipykernel:
+                raise BridgeError(ErrorCode.KERNEL_START_FAILED,
+                                  f"ipykernel is not installed in {environment.prefix}; "
+                                  "install it (kernel/installIpykernel) or run "
+                                  f"`{environment.python} -m pip install ipykernel`",
+                                  data={"ipykernelMissing": True})
+            kernel_name = environment_kernel_name(environment.python)
         session = await self.registry.start(kernel_name, notebook_uri, cwd)
         return describe(session)
 

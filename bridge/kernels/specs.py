@@ -1,23 +1,50 @@
-"""Kernelspec discovery: every installed kernelspec (JUPYTER_PATH honoured) via jupyter_client."""
+"""Kernelspec discovery: every installed kernelspec (JUPYTER_PATH honoured) via jupyter_client,
+and a spec made on the fly for any Python environment (named `env:<interpreter path>`)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager
+from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpec, KernelSpecManager
 
+from bridge.kernels.environments import environment_argv
 from bridge.kernels.traits import traits_of
+
+ENVIRONMENT_PREFIX = "env:"
 
 _PYTHON_ALIASES = {"python", f"python{sys.version_info[0]}",
                    f"python{sys.version_info[0]}.{sys.version_info[1]}"}
 
 
+class BridgeKernelSpecs(KernelSpecManager):  # type: ignore[misc]
+    """The installed kernelspecs, and ipykernel in any Python environment by its
+    interpreter (`env:/path/to/.venv/bin/python`)."""
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        if not kernel_name.startswith(ENVIRONMENT_PREFIX):
+            return super().get_kernel_spec(kernel_name)
+        python = kernel_name[len(ENVIRONMENT_PREFIX):]
+        folder = os.path.dirname(python)
+        # the environment's own tools first on PATH, as an activated environment has them
+        # (a `!pip install` in a cell installs there)
+        environ = {"PATH": os.pathsep.join([folder, os.environ.get("PATH", "")]),
+                   "VIRTUAL_ENV": os.path.dirname(folder)}
+        return KernelSpec(resource_dir=folder, argv=environment_argv(python),
+                          display_name=f"Python ({python})", language="python", env=environ,
+                          metadata={"nbbridge": {"environment": python}})
+
+
+def environment_kernel_name(python: str) -> str:
+    return ENVIRONMENT_PREFIX + python
+
+
 def spec_manager() -> KernelSpecManager:
     # ensure_native_kernel: ipykernel in the bridge's own environment is always there
-    return KernelSpecManager(ensure_native_kernel=True)
+    return BridgeKernelSpecs(ensure_native_kernel=True)
 
 
 def _argv0(argv: list[str]) -> str:

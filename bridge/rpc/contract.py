@@ -18,12 +18,16 @@ KERNEL_EXECUTE = "kernel/execute"
 KERNEL_INTERRUPT = "kernel/interrupt"
 KERNEL_RESTART = "kernel/restart"
 KERNEL_SHUTDOWN = "kernel/shutdown"
+KERNEL_ENVIRONMENTS = "kernel/environments"
+KERNEL_INSTALL_IPYKERNEL = "kernel/installIpykernel"
 KERNEL_OUTPUT = "kernel/output"
 KERNEL_STATUS = "kernel/status"
 KERNEL_INPUT = "kernel/input"
+KERNEL_ENVIRONMENTS_CHANGED = "kernel/environmentsChanged"
 SCRIPT_CELL_RESULT = "script/cellResult"
 KERNEL_METHODS = [KERNEL_SPECS, KERNEL_START, KERNEL_EXECUTE, KERNEL_INTERRUPT,
-                  KERNEL_RESTART, KERNEL_SHUTDOWN]
+                  KERNEL_RESTART, KERNEL_SHUTDOWN, KERNEL_ENVIRONMENTS,
+                  KERNEL_INSTALL_IPYKERNEL]
 
 CUSTOM_METHODS: list[str] = [
     NOTEBOOK_DESERIALIZE, NOTEBOOK_SERIALIZE,
@@ -32,7 +36,8 @@ CUSTOM_METHODS: list[str] = [
 ]
 """Every custom request the bridge answers, advertised in the initialize result."""
 
-SERVER_NOTIFICATIONS: list[str] = [KERNEL_OUTPUT, KERNEL_STATUS, SCRIPT_CELL_RESULT]
+SERVER_NOTIFICATIONS: list[str] = [KERNEL_OUTPUT, KERNEL_STATUS, SCRIPT_CELL_RESULT,
+                                   KERNEL_ENVIRONMENTS_CHANGED]
 """Custom notifications the bridge sends to the client."""
 
 SERVER_REQUESTS: list[str] = [KERNEL_INPUT]

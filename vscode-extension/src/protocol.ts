@@ -16,11 +16,14 @@ export const KERNEL_EXECUTE = "kernel/execute";
 export const KERNEL_INTERRUPT = "kernel/interrupt";
 export const KERNEL_RESTART = "kernel/restart";
 export const KERNEL_SHUTDOWN = "kernel/shutdown";
+export const KERNEL_ENVIRONMENTS = "kernel/environments";
+export const KERNEL_INSTALL_IPYKERNEL = "kernel/installIpykernel";
 
 // Notifications the bridge sends.
 export const KERNEL_OUTPUT = "kernel/output";
 export const KERNEL_STATUS = "kernel/status";
 export const SCRIPT_CELL_RESULT = "script/cellResult";
+export const KERNEL_ENVIRONMENTS_CHANGED = "kernel/environmentsChanged";
 
 // Requests the bridge sends.
 export const KERNEL_INPUT = "kernel/input";
@@ -37,9 +40,16 @@ export const METHODS = [
   KERNEL_INTERRUPT,
   KERNEL_RESTART,
   KERNEL_SHUTDOWN,
+  KERNEL_ENVIRONMENTS,
+  KERNEL_INSTALL_IPYKERNEL,
 ] as const;
 /** Custom notifications the bridge sends (`notifications`). */
-export const NOTIFICATIONS = [KERNEL_OUTPUT, KERNEL_STATUS, SCRIPT_CELL_RESULT] as const;
+export const NOTIFICATIONS = [
+  KERNEL_OUTPUT,
+  KERNEL_STATUS,
+  SCRIPT_CELL_RESULT,
+  KERNEL_ENVIRONMENTS_CHANGED,
+] as const;
 /** Custom requests the bridge sends (`serverRequests`). */
 export const SERVER_REQUESTS = [KERNEL_INPUT] as const;
 
@@ -94,8 +104,30 @@ export interface KernelSpec {
   argv0?: string;
   resourceDir?: string;
   interruptMode?: "signal" | "message";
+  transport?: "ipc" | "tcp";
   bridgeEnvironment?: boolean;
   metadata?: Record<string, unknown>;
+}
+
+/** A Python environment found on the machine (`kernel/environments`). */
+export interface PythonEnvironment {
+  python: string;
+  name: string;
+  kind: string;
+  group: "workspace" | "global";
+  prefix: string;
+  version: string;
+  implementation: string;
+  ipykernel: boolean;
+  bridgeEnvironment: boolean;
+}
+
+export interface EnvironmentsResult {
+  environments: PythonEnvironment[];
+}
+
+export interface EnvironmentParams {
+  environment: string;
 }
 
 export interface SpecsResult {
@@ -107,6 +139,8 @@ export type KernelState = "starting" | "idle" | "busy" | "restarting" | "dead";
 
 export interface StartParams {
   kernelName?: string;
+  /** a Python interpreter's path, instead of `kernelName` */
+  environment?: string;
   notebookUri?: string;
   cwd?: string;
 }
@@ -124,6 +158,8 @@ export interface StartResult {
   state: KernelState;
   pid: number | null;
   connectionFile: string;
+  transport: "ipc" | "tcp";
+  interruptMode: "signal" | "message";
 }
 
 export interface KernelParams {
@@ -237,6 +273,8 @@ export interface Requests {
   [KERNEL_INTERRUPT]: { params: KernelParams; result: null };
   [KERNEL_RESTART]: { params: KernelParams; result: StartResult };
   [KERNEL_SHUTDOWN]: { params: KernelParams; result: null };
+  [KERNEL_ENVIRONMENTS]: { params: Record<string, never>; result: EnvironmentsResult };
+  [KERNEL_INSTALL_IPYKERNEL]: { params: EnvironmentParams; result: PythonEnvironment };
 }
 
 export type Method = keyof Requests;
