@@ -9,9 +9,12 @@ a CDN script (MathJax, require.js) prints at once instead of waiting on the netw
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
+import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,7 @@ FORMATS: dict[str, str] = {
 }
 """Export format -> the nbconvert exporter that writes it (PDF prints the HTML)."""
 
+logger = logging.getLogger(__name__)
 # nbconvert warns about its own HTML (e.g. images without alt text): nothing a user acts on.
 _NBCONVERT_LOG = logging.getLogger("bridge.export.nbconvert")
 _NBCONVERT_LOG.setLevel(logging.ERROR)
@@ -70,6 +74,8 @@ def export_file(
     # a clear error for what is no notebook
     parse_notebook(text, NotebookStore(), source, lossless=False)
     import nbformat
+
+    ensure_nbconvert()
     from nbconvert.exporters import get_exporter
 
     node = nbformat.reads(text, as_version=4)
@@ -105,6 +111,29 @@ def export_file(
     write_atomically(target, data)
     return {"path": str(target), "uri": uris.from_fs_path(str(target)), "format": to,
             "bytes": len(data), "files": extra}
+
+
+def ensure_nbconvert() -> None:
+    """nbconvert is the `export` extra, not needed to serve notebooks: installed into the
+    bridge's own environment the first time an export needs it (from the wheels folder
+    that NBBRIDGE_WHEELS names, where the editor extension carries them, else from the
+    package index pip is configured with)."""
+    if importlib.util.find_spec("nbconvert") is not None:
+        return
+    wheels = os.environ.get("NBBRIDGE_WHEELS")
+    where = ["--no-index", "--find-links", wheels] if wheels else []
+    command = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check",
+               *where, "nbconvert>=7.16"]
+    logger.warning("export needs nbconvert, which is not installed: %s", " ".join(command))
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    importlib.invalidate_caches()
+    if done.returncode != 0 or importlib.util.find_spec("nbconvert") is None:
+        said = (done.stdout + done.stderr).strip().splitlines()[-5:]
+        raise BridgeError(ErrorCode.EXPORT_FAILED,
+                          f"export needs nbconvert, and installing it into {sys.prefix} "
+                          f"failed (pip exited with code {done.returncode}): "
+                          + " / ".join(said))
+    logger.warning("installed nbconvert into %s", sys.prefix)
 
 
 async def export_request(params: Any) -> dict[str, Any]:
