@@ -60,10 +60,18 @@ $(EXT_DEPS): $(EXT)/package.json $(EXT)/package-lock.json
 	@cd $(EXT) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(VSIX): $(EXT_DEPS) $(wildcard $(EXT)/src/*.ts) $(EXT)/package.json $(EXT)/esbuild.mjs $(EXT)/README.md
-	@echo "==> bundling the extension (esbuild) and packaging $(VSIX) (vsce)"
+# The .vsix carries the bridge as wheels for CPython 3.11-3.13 on linux-x64 (see
+# scripts/bundle-wheels.sh), so it is a linux-x64 package.
+WHEELS := $(EXT)/wheels
+$(WHEELS)/MANIFEST.txt: $(STAMP) pyproject.toml $(shell find bridge -name '*.py') $(EXT)/scripts/bundle-wheels.sh
+	@echo "==> the bridge's wheels for the .vsix (nbbridge and its dependencies, CPython 3.11-3.13)"
+	@$(EXT)/scripts/bundle-wheels.sh $(PY) $(CURDIR) $(CURDIR)/$(WHEELS)
+
+$(VSIX): $(EXT_DEPS) $(WHEELS)/MANIFEST.txt $(wildcard $(EXT)/src/*.ts) $(EXT)/package.json $(EXT)/esbuild.mjs $(EXT)/README.md
+	@echo "==> bundling the extension (esbuild) and packaging $(VSIX) (vsce, linux-x64)"
 	@cd $(EXT) && node esbuild.mjs && npx vsce package --no-dependencies --skip-license \
-	  --allow-missing-repository -o nbbridge.vsix >/dev/null
+	  --allow-missing-repository --target linux-x64 -o nbbridge.vsix >/dev/null
+	@echo "==> $(VSIX): $$(du -h $(VSIX) | cut -f1)"
 
 vsix: $(VSIX)
 

@@ -1,8 +1,6 @@
-// The bridge process: started with the configured Python, spoken to through
-// vscode-languageclient over stdio, restarted with backoff when it dies.
+// The bridge process: started in its own environment (or with the configured Python),
+// spoken to through vscode-languageclient over stdio, restarted with backoff when it dies.
 
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as vscode from "vscode";
 import {
   CloseAction,
@@ -15,6 +13,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from "vscode-languageclient/node";
+import { ensureBridgeEnvironment, NoPythonError } from "./bridgeEnvironment";
 import type { Method, ParamsOf, PartedMethod, PartOf, ResultOf } from "./protocol";
 import { NOTEBOOK_TYPE } from "./serializer";
 
@@ -25,26 +24,38 @@ const HEALTHY_UPTIME_MS = 60_000;
 export interface BridgeCommand {
   command: string;
   args: string[];
+  env: Record<string, string>;
 }
 
-/** `<python> -m bridge serve`, with the Python the settings or the workspace name. */
-export function bridgeCommand(): BridgeCommand {
+/** `<python> -m bridge serve`: the Python `nbbridge.pythonPath` names (for people who
+ * develop the bridge), else the bridge's own environment, made on first use. */
+export async function bridgeCommand(
+  context: vscode.ExtensionContext | undefined,
+  log: (line: string) => void,
+): Promise<BridgeCommand> {
   const config = vscode.workspace.getConfiguration("nbbridge");
   const configured = config.get<string>("pythonPath", "").trim();
-  const logLevel = config.get<string>("logLevel", "WARNING");
-  return { command: configured || defaultPython(), args: ["-m", "bridge", "--log-level", logLevel, "serve"] };
+  const args = ["-m", "bridge", "--log-level", config.get<string>("logLevel", "WARNING"), "serve"];
+  if (configured || context === undefined) {
+    return { command: configured || "python3", args, env: {} };
+  }
+  const environment = await ensureBridgeEnvironment(context, log);
+  // export installs its extra from the same wheels on first use
+  return { command: environment.python, args, env: { NBBRIDGE_WHEELS: environment.wheels } };
 }
 
-function defaultPython(): string {
-  // A workspace's own .venv is code from the workspace: only run it once it is trusted.
-  const folders = vscode.workspace.isTrusted ? vscode.workspace.workspaceFolders ?? [] : [];
-  for (const folder of folders) {
-    const candidate = path.join(folder.uri.fsPath, ".venv", "bin", "python");
-    if (fs.existsSync(candidate)) {
-      return candidate;
+/** No Python for the bridge: say what to install, and offer the notebooks as text. */
+async function offerText(message: string): Promise<void> {
+  const choice = await vscode.window.showErrorMessage(message, "Open as Text", "Get Python");
+  if (choice === "Get Python") {
+    await vscode.env.openExternal(vscode.Uri.parse("https://www.python.org/downloads/"));
+  } else if (choice === "Open as Text") {
+    for (const tab of vscode.window.tabGroups.all.flatMap((group) => group.tabs)) {
+      if (tab.input instanceof vscode.TabInputNotebook && tab.input.notebookType === NOTEBOOK_TYPE) {
+        await vscode.commands.executeCommand("vscode.openWith", tab.input.uri, "default");
+      }
     }
   }
-  return "python3";
 }
 
 /** A request failed on the bridge's side: its message is meant for the user as it is. */
@@ -84,7 +95,12 @@ export class Bridge implements vscode.Disposable {
   readonly onDidStop = this.stopped.event;
   private waiting: Array<{ resolve: (client: LanguageClient) => void; reject: (error: Error) => void }> = [];
 
-  constructor(readonly output: vscode.OutputChannel) {}
+  private toldNoPython = false;
+
+  constructor(
+    readonly output: vscode.OutputChannel,
+    private readonly context?: vscode.ExtensionContext,
+  ) {}
 
   /** The running client, waiting through a start or restart in progress. */
   ready(): Promise<LanguageClient> {
@@ -145,13 +161,24 @@ export class Bridge implements vscode.Disposable {
   }
 
   private async launch(): Promise<LanguageClient> {
-    const { command, args } = bridgeCommand();
+    let resolved: BridgeCommand;
+    try {
+      resolved = await bridgeCommand(this.context, (line) => this.output.appendLine(line));
+    } catch (error) {
+      this.output.appendLine(errorMessage(error));
+      if (error instanceof NoPythonError && !this.toldNoPython) {
+        this.toldNoPython = true;
+        void offerText(error.message);
+      }
+      throw error;
+    }
+    const { command, args, env } = resolved;
     const config = vscode.workspace.getConfiguration("nbbridge");
     this.output.appendLine(`starting the bridge: ${command} ${args.join(" ")}`);
     const serverOptions: ServerOptions = {
       command,
       args,
-      options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath },
+      options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, env: { ...process.env, ...env } },
     };
     const clientOptions: LanguageClientOptions = {
       // Cells of our notebooks, for language features (notebook sync when the bridge offers it).

@@ -13,7 +13,7 @@ let bridge: Bridge | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel("nbbridge");
-  const connection = new Bridge(output);
+  const connection = new Bridge(output, context);
   bridge = connection;
   const kernels = new NotebookKernels(connection);
   const serializer = new BridgeSerializer(connection);
