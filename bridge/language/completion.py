@@ -6,7 +6,8 @@ the deadline when the kernel gave none: busy without subshells, or slow). What h
 by then goes out, marked incomplete if anything is missing; jedi's run goes on and the
 next keystroke finds it in the cache. So with a kernel the answer takes at most
 deadline + grace (100 ms by default), whatever the kernel does. Without a kernel (none
-started, or dead) jedi is all there is, and the answer waits for it.
+started, or dead) jedi is all there is, and the answer waits for it. A cell of another
+language than Python has no jedi: the kernel's names, within the deadline, are the answer.
 """
 
 from __future__ import annotations
@@ -21,11 +22,7 @@ from lsprotocol import types
 from bridge.language.contexts import CompletionContext
 from bridge.language.engine import StaticCompletions, word_start
 from bridge.language.hover import runtime_markdown
-from bridge.language.runtime import (
-    RuntimeCompletion,
-    parse_completions,
-    parse_inspection,
-)
+from bridge.language.runtime import RuntimeCompletion, askable, parse_inspection
 
 if TYPE_CHECKING:
     from bridge.language.service import LanguageService
@@ -77,25 +74,31 @@ async def complete(service: LanguageService,
         return None
     cursor = view.cursor(params.position)
     settings = service.settings
-    program_line = view.program.split("\n")[cursor.program_line]
-    prefix = program_line[word_start(program_line, cursor.column):cursor.column]
-    key, static = service.engine.cached_completions(
-        view.program, view.path, cursor.program_line, cursor.column)
-
+    static: StaticCompletions | None = None
     static_future: asyncio.Future[StaticCompletions] | None = None
-    if static is None:
-        static_future = service.engine.completions(key, view.root)
+    if view.jedi:
+        program_line = view.program.split("\n")[cursor.program_line]
+        prefix = program_line[word_start(program_line, cursor.column):cursor.column]
+        key, static = service.engine.cached_completions(
+            view.program, view.path, cursor.program_line, cursor.column)
+        if static is None:
+            static_future = service.engine.completions(key, view.root)
+    else:
+        line_text = view.line_text(cursor.line)
+        prefix = line_text[word_start(line_text, cursor.column):cursor.column]
+    word_offset = cursor.kernel_offset - len(prefix)
     session = await service.kernel(view.kernel_uri)
-    kernel_task: asyncio.Task[dict[str, Any] | None] | None = None
-    if session is not None:
-        kernel_task = asyncio.create_task(
-            session.complete(view.cell_text, cursor.kernel_offset, settings.kernel_deadline))
+    kernel_task: asyncio.Task[tuple[list[RuntimeCompletion] | None, bool]] | None = None
+    if session is not None and askable(session):
+        kernel_task = asyncio.create_task(service.kernel_completions.complete(
+            session, view.cell_text, cursor.kernel_offset, word_offset,
+            settings.kernel_deadline))
 
     reply, static_late = await _gather(static_future, kernel_task, settings.kernel_deadline,
                                        settings.jedi_grace)
     if static_future is not None and static_future.done() and not static_future.cancelled():
         static = static_future.result()
-    runtime = parse_completions(reply)
+    runtime, fresh = reply if reply is not None else (None, False)
 
     candidates: dict[str, Candidate] = {}
     if static is not None:
@@ -105,9 +108,8 @@ async def complete(service: LanguageService,
             candidates.setdefault(item.insert, Candidate(
                 item.insert, start, end, item.type, item.type, {"jedi"}))
     runtime_code: dict[str, str] = {}
-    word_offset = cursor.kernel_offset - len(prefix)
     points: dict[int, Point] = {}
-    for found in runtime:
+    for found in runtime or []:
         found = _from_word_start(found, view.cell_text, word_offset)
         for offset in (found.start, found.end):
             if offset not in points:
@@ -121,7 +123,10 @@ async def complete(service: LanguageService,
     cursor_point = (params.position.line, params.position.character)
     items = [_item(candidate, index, token, cursor_point)
              for index, candidate in enumerate(ordered)]
-    incomplete = static is None or static_late or (kernel_task is not None and reply is None)
+    # a kernel that could not be asked now (busy), or gave nothing of this moment, may
+    # answer the next keystroke's ask
+    kernel_missing = session is not None and (kernel_task is None or not fresh)
+    incomplete = (view.jedi and static is None) or static_late or kernel_missing
     return {"isIncomplete": incomplete, "items": items}
 
 
@@ -129,12 +134,15 @@ def _point(position: types.Position) -> Point:
     return position.line, position.character
 
 
+KernelAnswer = tuple[list[RuntimeCompletion] | None, bool]  # completions, from this moment
+
+
 async def _gather(
     static: asyncio.Future[StaticCompletions] | None,
-    kernel: asyncio.Task[dict[str, Any] | None] | None,
+    kernel: asyncio.Task[KernelAnswer] | None,
     kernel_deadline: float,
     jedi_grace: float,
-) -> tuple[dict[str, Any] | None, bool]:
+) -> tuple[KernelAnswer | None, bool]:
     """The kernel's reply (None if it gave none in time) and whether jedi was cut off.
 
     With a kernel asked, the answer never waits past its reply plus the grace, nor past
@@ -144,7 +152,7 @@ async def _gather(
     started = loop.time()
     pending: set[asyncio.Future[Any]] = {task for task in (static, kernel) if task is not None}
     answered_at: float | None = None
-    reply: dict[str, Any] | None = None
+    reply: KernelAnswer | None = None
     while pending:
         now = loop.time()
         timeout: float | None
@@ -230,7 +238,7 @@ async def resolve(service: LanguageService, item: types.CompletionItem) -> types
     code = context.runtime_code.get(label)
     if not documentation and code is not None:
         session = await service.kernel(context.kernel_uri)
-        if session is not None:
+        if session is not None and askable(session):
             found = parse_inspection(await session.inspect(
                 code, len(code), 0, service.settings.hover_deadline))
             documentation = runtime_markdown(found) if found else None

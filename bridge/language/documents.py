@@ -1,8 +1,9 @@
 """From an LSP document and position to what jedi and the kernel each need to see.
 
 A notebook's Python cells, in order and masked, are one program for jedi; the cell's
-own text (IPython syntax and all) is what the kernel completes in. A `# %%` script is its
-own program, and the kernel sees the cell around the cursor. Nothing is written to disk.
+own text (IPython syntax and all) is what the kernel completes in. A code cell of any
+other language is the kernel's alone: no program for jedi. A `# %%` script is its own
+program, and the kernel sees the cell around the cursor. Nothing is written to disk.
 
 Positions: the client counts in its negotiated encoding (UTF-16 by default), jedi in
 code points per line, Jupyter in code points from the start of the cell.
@@ -24,6 +25,8 @@ from bridge.language.percent import cell_at_line, split_cells
 
 NOTEBOOK_TYPES = ("nbbridge-notebook", "jupyter-notebook")
 PYTHON_LANGUAGES = ("python", "ipython")
+# code cells that hold no code for any kernel (VS Code's raw cells are code cells)
+NOT_CODE_LANGUAGES = ("raw", "markdown", "plaintext")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class SourceView:
     kernel_uri: str  # whose kernel answers: the notebook's, or the script's own
     cell_text: str  # what the kernel sees
     cell_first_line: int  # document line of the kernel cell's first line
+    jedi: bool = True  # False: a cell of another language, which only the kernel reads
 
     def cursor(self, position: types.Position) -> Cursor:
         if position.line >= len(self.lines):
@@ -137,14 +141,28 @@ def notebook_program(workspace: Workspace, masked: MaskedCells,
 
 def _notebook_view(workspace: Workspace, masked: MaskedCells,
                    notebook: types.NotebookDocument, uri: str) -> SourceView | None:
+    document = workspace.text_documents.get(unquote(uri))
+    if document is None:
+        return None
+    if not _is_python(document):
+        language = (document.language_id or "").lower()
+        if not _is_code_cell(notebook, uri) or language in NOT_CODE_LANGUAGES:
+            return None
+        return SourceView(uri, document.lines, workspace.position_codec, "", None, None, 0,
+                          notebook.uri, document.source, 0, jedi=False)
     program, starts = notebook_program(workspace, masked, notebook)
     first_line = starts.get(unquote(uri))
-    document = workspace.text_documents.get(unquote(uri))
-    if first_line is None or document is None:
+    if first_line is None:
         return None
     path, root = program_location(workspace, notebook.uri)
     return SourceView(uri, document.lines, workspace.position_codec, program, path, root,
                       first_line, notebook.uri, document.source, 0)
+
+
+def _is_code_cell(notebook: types.NotebookDocument, uri: str) -> bool:
+    wanted = unquote(uri)
+    return any(unquote(cell.document) == wanted and cell.kind == types.NotebookCellKind.Code
+               for cell in notebook.cells)
 
 
 def _script_view(workspace: Workspace, masked: MaskedCells, document: TextDocument,

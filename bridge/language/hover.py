@@ -2,7 +2,8 @@
 
 Jedi gives the signature and docstring of what the code says; the kernel adds what only
 the running program knows (the object's actual type, its value, its length). Both are
-asked at once; the kernel is bounded by `hover_deadline`.
+asked at once; the kernel is bounded by `hover_deadline`. In a cell of another language
+the kernel's inspect text is all there is: its markdown, else its plain text.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from bridge.language.engine import StaticHelp, word_start
-from bridge.language.runtime import RuntimeHelp, parse_inspection
+from bridge.language.runtime import RuntimeHelp, askable, parse_inspection
 
 if TYPE_CHECKING:
     from bridge.language.service import LanguageService
@@ -33,10 +34,11 @@ async def hover(service: LanguageService, params: types.HoverParams) -> types.Ho
     # Both ask at the word's end, so a cursor anywhere in the name finds the same thing.
     column = end
     cell_offset = cursor.kernel_offset + (end - cursor.column)
-    static_call = service.engine.help(view.program, view.path, view.root,
-                                      cursor.program_line, column)
+    static_call = (service.engine.help(view.program, view.path, view.root,
+                                       cursor.program_line, column)
+                   if view.jedi else _nothing())
     session = await service.kernel(view.kernel_uri)
-    if session is not None:
+    if session is not None and askable(session):
         static, reply = await asyncio.gather(static_call, session.inspect(
             view.cell_text, cell_offset, 0, service.settings.hover_deadline))
         runtime = parse_inspection(reply)
@@ -49,6 +51,10 @@ async def hover(service: LanguageService, params: types.HoverParams) -> types.Ho
         contents=types.MarkupContent(types.MarkupKind.Markdown, text),
         range=types.Range(view.to_client(cursor.line, start), view.to_client(cursor.line, end)),
     )
+
+
+async def _nothing() -> StaticHelp | None:
+    return None
 
 
 def _word_bounds(line: str, column: int) -> tuple[int, int]:
@@ -96,5 +102,5 @@ def hover_markdown(static: StaticHelp | None, runtime: RuntimeHelp | None) -> st
     if docstring:
         parts.append(docstring)
     if not parts and runtime is not None:
-        parts.append(_fence(runtime.text, "text"))
+        parts.append(runtime.markdown or _fence(runtime.text.strip("\n"), "text"))
     return "\n\n".join(parts)

@@ -18,6 +18,8 @@ from bridge.kernels.session import KernelSession
 logger = logging.getLogger(__name__)
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# a character, backspace: the overstrike of R's help pages (`_\bC` underlines C)
+_OVERSTRIKE = re.compile(r".\x08")
 _FIELD = re.compile(r"^(?P<name>[A-Z][A-Za-z ]*):(?P<value>.*)$")
 _KNOWN_FIELDS = frozenset({
     "Type", "String form", "Length", "File", "Docstring", "Signature", "Init signature",
@@ -63,6 +65,17 @@ class KernelCompleters:
             task.cancel()
 
 
+def askable(session: KernelSession) -> bool:
+    """Whether the kernel may be asked to complete or inspect now.
+
+    While a cell runs, only IPython's completer is made to answer beside it (on a
+    subshell). Other kernels built on ipykernel 7 list subshells too, but their
+    introspection can share the running cell's state: bash_kernel's completer types
+    `compgen` into the very bash that runs the cell, whose output then gets the list.
+    """
+    return session.state != "busy" or session.kernel_info.get("implementation") == "ipython"
+
+
 @dataclass(frozen=True)
 class RuntimeCompletion:
     text: str
@@ -95,10 +108,12 @@ def parse_completions(reply: dict[str, Any] | None) -> list[RuntimeCompletion]:
 
 @dataclass
 class RuntimeHelp:
-    """An IPython inspect_reply split into its fields ("Type", "Docstring", ...)."""
+    """An inspect_reply: its plain text, split into IPython's fields ("Type", "Docstring",
+    ...) where it has them, and the kernel's own markdown if it sent some."""
 
     fields: dict[str, str] = field(default_factory=dict)
     text: str = ""
+    markdown: str = ""
 
     @property
     def signature(self) -> str | None:
@@ -117,7 +132,7 @@ class RuntimeHelp:
 
 
 def strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
+    return _OVERSTRIKE.sub("", _ANSI.sub("", text))
 
 
 def parse_inspection(reply: dict[str, Any] | None) -> RuntimeHelp | None:
@@ -125,7 +140,8 @@ def parse_inspection(reply: dict[str, Any] | None) -> RuntimeHelp | None:
         return None
     data = reply.get("data") or {}
     text = strip_ansi(str(data.get("text/plain", "")))
-    if not text.strip():
+    markdown = str(data.get("text/markdown", "")).strip()
+    if not text.strip() and not markdown:
         return None
     fields: dict[str, list[str]] = {}
     current: str | None = None
@@ -137,4 +153,4 @@ def parse_inspection(reply: dict[str, Any] | None) -> RuntimeHelp | None:
         elif current is not None:
             fields[current].append(line)
     joined = {name: "\n".join(lines).strip() for name, lines in fields.items()}
-    return RuntimeHelp(joined, text)
+    return RuntimeHelp(joined, text, markdown)

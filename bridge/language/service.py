@@ -22,18 +22,18 @@ from bridge.language.documents import (
     source_view,
 )
 from bridge.language.engine import JediEngine
+from bridge.language.kernel_completions import KernelCompletions
 from bridge.language.runtime import KernelCompleters
 from bridge.options import LanguageSettings
 
 
 def notebook_sync_options() -> types.NotebookDocumentSyncOptions:
-    """Which notebooks the client syncs to us: Python cells of our notebook types."""
+    """Which notebooks the client syncs to us: every cell of our notebook types (Python
+    cells for jedi and the kernel, the others for the kernel)."""
     return types.NotebookDocumentSyncOptions(
         notebook_selector=[
-            types.NotebookDocumentFilterWithCells(
-                notebook=types.NotebookDocumentFilterNotebookType(notebook_type=kind),
-                cells=[types.NotebookCellLanguage(language="python")],
-            )
+            types.NotebookDocumentFilterWithNotebook(
+                notebook=types.NotebookDocumentFilterNotebookType(notebook_type=kind))
             for kind in NOTEBOOK_TYPES
         ],
         save=False,
@@ -60,6 +60,7 @@ class LanguageService:
         self.masked = MaskedCells()
         self.settings = settings or LanguageSettings()
         self.completers = KernelCompleters()
+        self.kernel_completions = KernelCompletions()
         self.contexts = CompletionContexts()
         # (script uri, line) last edited or asked about: what argument-less commands mean
         self.last_position: tuple[str, int] | None = None
@@ -69,6 +70,7 @@ class LanguageService:
 
     async def close(self) -> None:
         self.completers.close()
+        self.kernel_completions.close()
         await self.engine.close()
 
     @property

@@ -1,8 +1,10 @@
 """Signature help: jedi's signatures of the call at the cursor, the kernel's as fallback.
 
 The kernel fallback covers callables only the running program knows (built at run time,
-or from modules jedi cannot read): IPython's inspect_request inside a call's parentheses
-describes the callee, whose signature line is split into parameters here.
+or from modules jedi cannot read), and cells of other languages, which jedi does not
+read: the kernel's inspect_request inside a call's parentheses describes the callee, and
+where it gives a signature line (IPython's and xeus-python's do) that line is split into
+parameters here.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from bridge.language.runtime import parse_inspection
+from bridge.language.runtime import askable, parse_inspection
 
 if TYPE_CHECKING:
     from bridge.language.service import LanguageService
@@ -28,8 +30,9 @@ async def signature_help(service: LanguageService,
     if view is None:
         return None
     cursor = view.cursor(params.position)
-    found = await service.engine.signatures(view.program, view.path, view.root,
-                                            cursor.program_line, cursor.column)
+    found = (await service.engine.signatures(view.program, view.path, view.root,
+                                             cursor.program_line, cursor.column)
+             if view.jedi else None)
     if found:
         return types.SignatureHelp(
             signatures=[
@@ -47,7 +50,7 @@ async def signature_help(service: LanguageService,
             active_parameter=found[0].active_parameter,
         )
     session = await service.kernel(view.kernel_uri)
-    if session is None:
+    if session is None or not askable(session):
         return None
     call = open_call(view.cell_text, cursor.kernel_offset)
     if call is None:

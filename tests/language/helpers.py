@@ -14,7 +14,9 @@ NOTEBOOK_CAPABILITIES = {"notebookDocument": {"synchronization": {}}}
 class Notebook:
     """One notebook synced with notebookDocument/*; cells addressed by index."""
 
-    def __init__(self, client: BridgeClient, path: Path, cells: list[str]) -> None:
+    def __init__(self, client: BridgeClient, path: Path, cells: list[str],
+                 languages: list[str] | None = None) -> None:
+        """``languages``: each cell's languageId (all "python" when not given)."""
         self.client = client
         self.uri = path.as_uri()
         self.cell_uris = [f"vscode-notebook-cell:{path}#cell{index}"
@@ -27,8 +29,10 @@ class Notebook:
                 "cells": [{"kind": 2, "document": uri} for uri in self.cell_uris],
             },
             "cellTextDocuments": [
-                {"uri": uri, "languageId": "python", "version": 1, "text": text}
-                for uri, text in zip(self.cell_uris, cells, strict=True)
+                {"uri": uri, "languageId": language, "version": 1, "text": text}
+                for uri, text, language in zip(self.cell_uris, cells,
+                                               languages or ["python"] * len(cells),
+                                               strict=True)
             ],
         })
 
@@ -61,8 +65,20 @@ class Notebook:
         return result
 
     async def complete_at_end(self, index: int) -> dict[str, Any]:
+        line, character = self.end(index)
+        return await self.complete(index, line, character)
+
+    def end(self, index: int) -> tuple[int, int]:
+        """The position after a cell's last character (UTF-16, as LSP counts)."""
         lines = self.sources[index].split("\n")
-        return await self.complete(index, len(lines) - 1, utf16_len(lines[-1]))
+        return len(lines) - 1, utf16_len(lines[-1])
+
+    async def hover(self, index: int, line: int, character: int) -> dict[str, Any] | None:
+        result: dict[str, Any] | None = await self.client.request("textDocument/hover", {
+            "textDocument": {"uri": self.cell_uris[index]},
+            "position": {"line": line, "character": character},
+        })
+        return result
 
 
 async def execute(client: BridgeClient, kernel_id: str, code: str,

@@ -118,7 +118,9 @@ async def test_a_kernel_that_cannot_answer_never_delays_the_answer(
     await complete_until(notebook, 1, "alpha")
     await complete_until(notebook, 1, "align", source="jedi")  # jedi has read pandas
     # A stopped process answers nothing, on no channel, subshell or not: the kernel that
-    # never makes the deadline, whatever the load.
+    # never makes the deadline, whatever the load. (A word shorter than the one asked
+    # before, so no reply to an earlier ask can serve it.)
+    notebook.edit(1, "df.a")
     os.kill(kernel["pid"], signal.SIGSTOP)
     try:
         completions = await notebook.complete_at_end(1)
