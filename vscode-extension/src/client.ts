@@ -181,8 +181,9 @@ export class Bridge implements vscode.Disposable {
       options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, env: { ...process.env, ...env } },
     };
     const clientOptions: LanguageClientOptions = {
-      // Cells of our notebooks, for language features (notebook sync when the bridge offers it).
-      documentSelector: [{ notebook: { notebookType: NOTEBOOK_TYPE }, language: "python" }],
+      // Every cell of our notebooks, whatever its language: the bridge answers language
+      // features from jedi for Python cells and from the notebook's kernel for all of them.
+      documentSelector: [{ notebook: { notebookType: NOTEBOOK_TYPE } }],
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: {

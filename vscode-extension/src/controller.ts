@@ -6,6 +6,7 @@ import type { LanguageClient } from "vscode-languageclient/node";
 import { errorMessage, type Bridge } from "./client";
 import { CellExecutions } from "./execution";
 import type { NotebookKernels } from "./kernels";
+import { vscodeLanguage } from "./languages";
 import { notebookKernelName } from "./notebookData";
 import { KERNEL_SPECS, type SpecsResult } from "./protocol";
 import { NOTEBOOK_TYPE } from "./serializer";
@@ -67,7 +68,7 @@ export class KernelControllers implements vscode.Disposable {
       }
       controller.label = spec.displayName;
       controller.description = spec.argv0;
-      controller.supportedLanguages = [spec.language.toLowerCase()];
+      controller.supportedLanguages = [vscodeLanguage(spec.language)];
     }
     for (const notebook of vscode.workspace.notebookDocuments) {
       this.setAffinity(notebook);

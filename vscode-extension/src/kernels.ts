@@ -4,8 +4,10 @@
 
 import * as path from "node:path";
 import * as vscode from "vscode";
+import { adoptLanguage } from "./cellLanguage";
 import type { Bridge } from "./client";
 import type { ShownOutput } from "./execution";
+import { languageInfoLanguage, vscodeLanguage } from "./languages";
 import {
   KERNEL_INTERRUPT,
   KERNEL_RESTART,
@@ -162,6 +164,9 @@ export class NotebookKernels implements vscode.Disposable {
         { kernelName: specName, notebookUri: notebook.uri.toString(), cwd },
         cancel.token,
       );
+      // what the kernel says it speaks, else what its kernelspec says
+      const language = languageInfoLanguage(started.languageInfo) ?? vscodeLanguage(spec.language);
+      await adoptLanguage(notebook, language).catch(() => undefined);
       return { kernelId: started.kernelId, spec, displays: new Map() };
     } catch (error) {
       if (cancel.token.isCancellationRequested) {

@@ -5,6 +5,7 @@
 // bridge's notebook object minus `cells`, and each output keeps its nbformat dict. Sending
 // them back unchanged lets the bridge write an unchanged notebook byte for byte.
 
+import { vscodeLanguage } from "./languages";
 import type { NbOutput } from "./outputs";
 
 export type CellKind = "code" | "markdown" | "raw";
@@ -39,17 +40,18 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** The language of the notebook's code cells, as its metadata says (Python if silent). */
+/** The VS Code language of the notebook's code cells, as its metadata says (Python if
+ * silent). */
 export function notebookLanguage(notebookMetadata: Record<string, unknown>): string {
   const metadata = notebookMetadata.metadata;
   if (isObject(metadata)) {
     const kernelspec = metadata.kernelspec;
     if (isObject(kernelspec) && typeof kernelspec.language === "string" && kernelspec.language) {
-      return kernelspec.language.toLowerCase();
+      return vscodeLanguage(kernelspec.language);
     }
     const languageInfo = metadata.language_info;
     if (isObject(languageInfo) && typeof languageInfo.name === "string" && languageInfo.name) {
-      return languageInfo.name.toLowerCase();
+      return vscodeLanguage(languageInfo.name);
     }
   }
   return "python";

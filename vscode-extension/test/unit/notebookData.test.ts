@@ -105,6 +105,9 @@ test("language and kernel name come from the notebook metadata", () => {
   assert.equal(notebookLanguage({ metadata: { kernelspec: { language: "R" } } }), "r");
   assert.equal(notebookLanguage({ metadata: { language_info: { name: "julia" } } }), "julia");
   assert.equal(notebookLanguage({}), "python");
+  // VS Code's own ids: bash cells are shell scripts
+  assert.equal(notebookLanguage({ metadata: { kernelspec: { language: "bash" } } }), "shellscript");
+  assert.equal(notebookLanguage({ metadata: { language_info: { name: "TypeScript" } } }), "typescript");
   assert.equal(notebookKernelName({ metadata: { kernelspec: { name: "ir" } } }), "ir");
   assert.equal(notebookKernelName({ metadata: {} }), undefined);
 });
