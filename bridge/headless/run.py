@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import re
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -23,12 +24,20 @@ from nbformat.v4.rwbase import split_lines
 from pygls import uris
 
 from bridge.errors import BridgeError, ErrorCode
-from bridge.headless.exits import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from bridge.headless.parameters import inject_parameters
-from bridge.headless.progress import Progress, first_line
+from bridge.headless.exits import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_KERNEL_START,
+    EXIT_OK,
+    EXIT_TIMEOUT,
+)
+from bridge.headless.parameters import Parameters, inject_parameters, syntax_for
+from bridge.headless.progress import OutputLog, Progress, first_line, plain
 from bridge.kernels.outputs import DisplayIndex
 from bridge.kernels.registry import KernelRegistry
 from bridge.kernels.session import KernelSession
+from bridge.kernels.specs import spec_manager
 from bridge.kernels.streaming import run_streamed
 from bridge.notebook.files import check_writable, parse_notebook, read_text, write_atomically
 from bridge.notebook.store import NotebookStore
@@ -37,6 +46,9 @@ from bridge.notebook.writing import write_notebook
 INTERRUPT_GRACE_SECONDS = 10.0
 SKIP_TAG = "skip-execution"
 RAISES_TAG = "raises-exception"  # nbclient's: this cell's error is expected
+# ipykernel keeps its history in one sqlite file per profile, which parallel runs would
+# fight over (and a headless run has no use for)
+IN_MEMORY_HISTORY = ["--HistoryManager.hist_file=:memory:"]
 
 
 @dataclass
@@ -44,9 +56,12 @@ class RunOptions:
     source: Path
     output: Path
     kernel: str | None = None
-    parameters: list[tuple[str, str]] = field(default_factory=list)
+    parameters: Parameters | None = None  # None: inject nothing; {} injects the heading
     timeout: float | None = None
     allow_errors: bool = False
+    cwd: Path | None = None  # the kernel's working directory (default: the notebook's)
+    log_output: bool = False
+    label: str = ""  # names the notebook in progress lines when several run at once
 
 
 @dataclass
@@ -68,57 +83,84 @@ class _Stop(Exception):
 
 
 class NotebookRun:
-    """One headless run of one notebook."""
+    """One headless run of one notebook, on a kernel of its own from `registry`."""
 
-    def __init__(self, options: RunOptions, stream: TextIO) -> None:
+    def __init__(self, options: RunOptions, stream: TextIO,
+                 registry: KernelRegistry | None = None) -> None:
         self.options = options
         self.stream = stream
+        self.registry = registry
         self.notebook: dict[str, Any] = {}
         self.session: KernelSession | None = None
         self.interrupted = 0
         self.displays: DisplayIndex = {}
         self.store = NotebookStore()
+        self.log = OutputLog(stream, options.label) if options.log_output else None
+        self._starting: asyncio.Task[KernelSession] | None = None
         self._signalled: list[asyncio.Future[None]] = []
         self._ran: list[dict[str, Any]] = []
         self._read_text = ""
 
     async def run(self) -> RunOutcome:
+        """The run's outcome; bad input, a kernel that cannot start and Ctrl-C before the
+        first cell are outcomes too (nothing written then)."""
+        own_registry = self.registry is None
+        registry = self.registry or KernelRegistry(on_status=lambda status: None)
+        loop = asyncio.get_running_loop()
+        if own_registry:
+            # Ctrl-C interrupts the kernel instead of ending the process, until what ran
+            # has been written (several runs share one handler: see batch.py)
+            loop.add_signal_handler(signal.SIGINT, self.on_interrupt)
+        try:
+            return await self._run(registry)
+        except _Stop as stop:
+            return RunOutcome(stop.exit_code, stop.message)
+        except BridgeError as exc:
+            return RunOutcome(EXIT_BAD_INPUT, exc.message)
+        finally:
+            if own_registry:
+                loop.remove_signal_handler(signal.SIGINT)
+                await registry.shutdown_all()
+            elif self.session is not None:  # the run ended early: its kernel goes too
+                with contextlib.suppress(BridgeError):
+                    await registry.shutdown(self.session.kernel_id)
+
+    async def _run(self, registry: KernelRegistry) -> RunOutcome:
         options = self.options
         self._read_text = read_text(options.source)
         self.notebook = parse_notebook(self._read_text, self.store, options.source)
         check_writable(options.output)  # before the run, not after it
-        if options.parameters:
-            inject_parameters(self.notebook, options.parameters)
+        name, spec = self._kernelspec()
+        self.session = await self._start_kernel(registry, name, spec)
+        if options.parameters is not None:
+            # in the language of the kernel that runs them, whatever the notebook says
+            language = self.session.language_info.get("name")
+            written_in, _ = syntax_for(language, spec.get("language"), name)
+            inject_parameters(self.notebook, options.parameters, written_in)
         cells = self.notebook.get("cells", [])
         runnable = [index for index, cell in enumerate(cells) if _runnable(cell)]
-        registry = KernelRegistry(on_status=lambda status: None)
-        loop = asyncio.get_running_loop()
-        try:
-            self.session = await self._start_kernel(registry)
-            # From here on Ctrl-C interrupts the kernel instead of ending the process,
-            # until what ran has been written.
-            loop.add_signal_handler(signal.SIGINT, self._on_interrupt)
-            outcome = await self._run_cells(runnable)
-            # the kernel is no longer needed: it shuts down while the file is written
-            written, stopped = await asyncio.gather(
-                asyncio.to_thread(self._write), registry.shutdown_all(),
-                return_exceptions=True)
-            for failure in (written, stopped):
-                if isinstance(failure, BaseException):
-                    raise failure
-            assert isinstance(written, Path)
-            outcome.written = written
-            if outcome.written != options.output:
-                outcome.exit_code = outcome.exit_code or EXIT_FAILED
-                outcome.message += (f"; {options.source} changed on disk during the run, so "
-                                    "it was left as it is")
-            return outcome
-        finally:
-            loop.remove_signal_handler(signal.SIGINT)
-            await registry.shutdown_all()
+        outcome = await self._run_cells(runnable)
+        # the kernel is no longer needed: it shuts down while the file is written
+        session, self.session = self.session, None
+        written, stopped = await asyncio.gather(
+            asyncio.to_thread(self._write), self._shut_down(registry, session),
+            return_exceptions=True)
+        for failure in (written, stopped):
+            if isinstance(failure, BaseException):
+                raise failure
+        assert isinstance(written, Path)
+        outcome.written = written
+        if outcome.written != options.output:
+            outcome.exit_code = outcome.exit_code or EXIT_FAILED
+            outcome.message += (f"; {options.source} changed on disk during the run, so "
+                                "it was left as it is")
+        return outcome
 
     async def _run_cells(self, runnable: list[int]) -> RunOutcome:
-        progress = Progress(self.stream, len(runnable))
+        options = self.options
+        progress = Progress(self.stream, len(runnable),
+                            False if options.label or options.log_output else None,
+                            options.label)
         errors: list[str] = []
         executed = 0
         try:
@@ -135,17 +177,26 @@ class NotebookRun:
                     raise _Stop(EXIT_INTERRUPTED, f"interrupted in {where}")
                 if status == "ok":
                     continue
+                dead = self.session is not None and self.session.state == "dead"
                 if status == "timeout":
-                    raise _Stop(EXIT_FAILED, f"{where} was still running after --timeout "
-                                             f"{self.options.timeout:g} s; interrupted it")
-                if self.session is not None and self.session.state == "dead":
+                    problem = (f"{where} was still running after --timeout "
+                               f"{options.timeout:g} s; interrupted it")
+                    if dead:
+                        raise _Stop(EXIT_TIMEOUT, f"{problem}, but it went on, so the "
+                                                  "kernel was stopped")
+                    if not options.allow_errors:
+                        raise _Stop(EXIT_TIMEOUT, problem)
+                    errors.append(problem)
+                    progress.message(f"timeout: {problem}")
+                    continue
+                if dead:
                     raise _Stop(EXIT_FAILED, f"the kernel died in {where}: "
-                                             f"{_error_text(cell, status)}")
-                problem = f"{where}: {_error_text(cell, status)}"
+                                             f"{error_text(cell, status)}")
+                problem = f"{where}: {error_text(cell, status)}"
                 if _tagged(cell, RAISES_TAG):
                     continue
                 errors.append(problem)
-                if not self.options.allow_errors:
+                if not options.allow_errors:
                     raise _Stop(EXIT_FAILED, f"failed in {problem}")
                 progress.message(f"error in {problem}")
         except _Stop as stop:
@@ -165,7 +216,7 @@ class NotebookRun:
         cell["outputs"] = outputs
         cell["execution_count"] = None
         execution = asyncio.ensure_future(run_streamed(
-            self.session, cell["source"], f"run-{id(cell)}", outputs=outputs,
+            self.session, cell["source"], f"run-{id(cell)}", rpc=self.log, outputs=outputs,
             displays=self.displays, stop_on_error=not self.options.allow_errors))
         timed_out = False
         done, _ = await asyncio.wait({execution}, timeout=self.options.timeout)
@@ -175,31 +226,73 @@ class NotebookRun:
             done, _ = await asyncio.wait({execution}, timeout=INTERRUPT_GRACE_SECONDS)
             if not done:  # the cell ignores interrupts: only stopping the kernel ends it
                 await self.session.shutdown()
-        result = await execution
+        try:
+            result = await execution
+        finally:
+            if self.log is not None:
+                self.log.end_cell()
         cell["execution_count"] = result.get("executionCount")
         _record_timing(cell, result)
+        if timed_out:
+            # as nbclient's error_on_timeout: the cell's own record says why it stopped
+            outputs.append(timeout_output(self.options.timeout or 0))
         return "timeout" if timed_out else str(result["status"])
 
-    async def _start_kernel(self, registry: KernelRegistry) -> KernelSession:
-        source = self.options.source.resolve()
-        name = self._kernel_name()
-        try:
-            return await registry.start(name, uris.from_fs_path(str(source)),
-                                        cwd=str(source.parent))
-        except BridgeError as exc:
-            if name is None or self.options.kernel:
-                raise
-            raise BridgeError(ErrorCode(exc.code), f"{exc.message} (the notebook asks for "
-                              f"{name!r}; choose another with --kernel NAME)") from None
+    def _kernelspec(self) -> tuple[str, dict[str, Any]]:
+        """The kernel's name and kernelspec; an unknown name is bad input."""
+        from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, NoSuchKernel
 
-    def _on_interrupt(self) -> None:
+        asked = self._kernel_name()
+        name = asked or NATIVE_KERNEL_NAME
+        specs = spec_manager()
+        try:
+            spec: dict[str, Any] = specs.get_kernel_spec(name).to_dict()
+        except NoSuchKernel:
+            known = ", ".join(sorted(specs.find_kernel_specs())) or "none"
+            message = f"no kernelspec named {name!r} (installed: {known})"
+            if asked and not self.options.kernel:
+                message += (f" (the notebook asks for {name!r}; choose another with "
+                            "--kernel NAME)")
+            raise BridgeError(ErrorCode.INVALID_PARAMS, message) from None
+        return name, spec
+
+    async def _start_kernel(self, registry: KernelRegistry, name: str,
+                            spec: dict[str, Any]) -> KernelSession:
+        source = self.options.source.resolve()
+        cwd = self.options.cwd or source.parent
+        extra = IN_MEMORY_HISTORY if is_ipykernel(spec) else None
+        self._starting = asyncio.ensure_future(registry.start(
+            name, uris.from_fs_path(str(source)), cwd=str(cwd), extra_arguments=extra))
+        try:
+            return await self._starting
+        except asyncio.CancelledError:
+            if not self.interrupted:
+                raise
+            raise _Stop(EXIT_INTERRUPTED, "interrupted before the first cell ran; nothing "
+                                          "was written") from None
+        except BridgeError as exc:
+            raise _Stop(EXIT_KERNEL_START, exc.message) from None
+        finally:
+            self._starting = None
+
+    async def _shut_down(self, registry: KernelRegistry, session: KernelSession) -> None:
+        if self.registry is None:
+            await registry.shutdown_all()
+        else:
+            await registry.shutdown(session.kernel_id)
+
+    def on_interrupt(self) -> None:
+        """Ctrl-C: the first interrupts the running cell (or stops a kernel still
+        starting), the second stops the kernel."""
         self.interrupted += 1
-        if self.session is None:
+        if self._starting is not None:
+            self._starting.cancel()
             return
-        if self.session.state == "dead":
+        if self.session is None or self.session.state == "dead":
             return
         if self.interrupted == 1:
-            self.stream.write("\ninterrupting the kernel (Ctrl-C again to stop it)\n")
+            name = f"{self.options.label}: " if self.options.label else ""
+            self.stream.write(f"\n{name}interrupting the kernel (Ctrl-C again to stop it)\n")
             self._signalled.append(asyncio.ensure_future(self._interrupt()))
         else:
             self._signalled.append(asyncio.ensure_future(self.session.shutdown()))
@@ -242,6 +335,18 @@ class NotebookRun:
                 cell["outputs"] = lines_split(cell["outputs"])
         write_atomically(target, write_notebook(self.notebook, self.store).encode("utf-8"))
         return target
+
+
+def is_ipykernel(spec: dict[str, Any]) -> bool:
+    """Whether a kernelspec starts ipykernel (`-m ipykernel_launcher`, `-m ipykernel`)."""
+    return any("ipykernel" in str(argument) for argument in spec.get("argv", []))
+
+
+def timeout_output(seconds: float) -> dict[str, Any]:
+    text = (f"the cell was still running after {seconds:g} s (--timeout) and was "
+            "interrupted")
+    return {"output_type": "error", "ename": "CellTimeoutError", "evalue": text,
+            "traceback": [f"CellTimeoutError: {text}"]}
 
 
 def diverted_output(notebook: Path) -> Path:
@@ -289,12 +394,37 @@ def _iso(epoch_ms: float) -> str:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _error_text(cell: dict[str, Any], status: str) -> str:
-    for output in reversed(cell.get("outputs", [])):
-        if output.get("output_type") == "error":
-            name, value = output.get("ename", "Error"), output.get("evalue", "")
-            return f"{name}: {value}" if value else str(name)
+def error_text(cell: dict[str, Any], status: str) -> str:
+    """What a failed cell's error says, in a line. Kernels that name no error (bash
+    gives ename "" and its exit status as evalue) are described by their last output."""
+    outputs = cell.get("outputs", [])
+    for output in reversed(outputs):
+        if output.get("output_type") != "error":
+            continue
+        name = plain(str(output.get("ename") or "")).strip()
+        name = re.sub(r"^<class '(.+)'>$", r"\1", name)  # xeus-python names the class so
+        value = plain(str(output.get("evalue") or "")).strip()
+        if name:
+            return f"{name}: {value}" if value else name
+        lines = [plain(str(line)).strip() for line in output.get("traceback") or []]
+        detail = next((line for line in reversed(lines) if line), "")
+        if not detail:
+            detail = f"error (exit status {value})" if value.isdigit() else value or "error"
+        said = _last_output_line(outputs)
+        return f"{detail}; last output: {said}" if said and said not in detail else detail
     return "aborted (the kernel stopped)" if status == "aborted" else status
+
+
+def _last_output_line(outputs: list[dict[str, Any]]) -> str:
+    for output in reversed(outputs):
+        if output.get("output_type") == "stream":
+            text = output.get("text", "")
+            text = "".join(text) if isinstance(text, list) else str(text)
+            line = next((line.strip() for line in reversed(plain(text).splitlines())
+                         if line.strip()), "")
+            if line:
+                return first_line(line, 200)
+    return ""
 
 
 async def run_notebook(options: RunOptions, stream: TextIO = sys.stderr) -> RunOutcome:

@@ -10,46 +10,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import nbformat
 import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
-
-
-def write_notebook(path: Path, *cells: Any) -> bytes:
-    nbformat.write(new_notebook(cells=list(cells), metadata={"kernelspec": KERNELSPEC}), path)
-    return path.read_bytes()
-
-
-def nbbridge(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bridge", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=240, check=False)
-
-
-def cells_of(path: Path) -> list[dict[str, Any]]:
-    cells: list[dict[str, Any]] = json.loads(path.read_text())["cells"]
-    return cells
-
-
-def text_of(cell: dict[str, Any]) -> str:
-    parts = []
-    for output in cell["outputs"]:
-        text = output.get("text") or output.get("data", {}).get("text/plain", "")
-        parts.append("".join(text) if isinstance(text, list) else text)
-    return "".join(parts)
-
-
-def assert_one_line_error(stderr: str, *expected: str) -> None:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert lines, "no error message"
-    assert lines[-1].startswith("nbbridge "), stderr
-    assert "Traceback" not in stderr, stderr
-    for text in expected:
-        assert text in lines[-1], stderr
+from run_helpers import assert_one_line_error, cells_of, nbbridge, text_of, write_notebook
 
 
 def no_leftovers(folder: Path) -> list[str]:
@@ -159,13 +125,102 @@ def test_timeout_interrupts_a_hanging_cell(tmp_path: Path) -> None:
                    new_code_cell("print('never')"))
     out = tmp_path / "out.ipynb"
     done = nbbridge("run", source, "-o", out, "--timeout", "2")
-    assert done.returncode == 1
+    assert done.returncode == 3
     assert_one_line_error(done.stderr, "cell 2", "--timeout 2 s")
     cells = cells_of(out)
     assert text_of(cells[0]) == "before\n"
-    assert cells[1]["outputs"][-1]["ename"] == "KeyboardInterrupt"
+    # the kernel's own error, then the one that says why it came
+    assert [o["ename"] for o in cells[1]["outputs"]] == ["KeyboardInterrupt",
+                                                         "CellTimeoutError"]
+    assert "after 2 s (--timeout)" in cells[1]["outputs"][-1]["evalue"]
     assert cells[2]["outputs"] == []
     assert no_leftovers(tmp_path) == []
+
+
+def test_a_timeout_with_allow_errors_is_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
+    source = tmp_path / "hang.ipynb"
+    write_notebook(source, new_code_cell("print('before')"),
+                   new_code_cell("import time\nwhile True: time.sleep(0.01)"),
+                   new_code_cell("print('after')"))
+    done = nbbridge("run", source, "--timeout", "2", "--allow-errors")
+    assert done.returncode == 0, done.stderr
+    assert "timeout: cell 2" in done.stderr
+    cells = cells_of(source)
+    error = cells[1]["outputs"][-1]
+    assert error["output_type"] == "error" and error["ename"] == "CellTimeoutError"
+    assert cells[1]["execution_count"] == 2
+    assert text_of(cells[2]) == "after\n" and cells[2]["execution_count"] == 3
+
+
+def test_ipykernel_keeps_its_history_in_memory(tmp_path: Path) -> None:
+    ipython_dir = tmp_path / "ipython"
+    source = tmp_path / "history.ipynb"
+    write_notebook(source, new_code_cell(
+        "ip = get_ipython()\nprint(ip.history_manager.hist_file)\n"
+        "print(ip.profile_dir.location)"), new_code_cell("1 + 1"))
+    done = nbbridge("run", source, env={"IPYTHONDIR": str(ipython_dir)})
+    assert done.returncode == 0, done.stderr
+    hist_file, profile = text_of(cells_of(source)[0]).splitlines()
+    assert hist_file == ":memory:"
+    assert Path(profile).is_relative_to(ipython_dir)  # the kernel did use this folder
+    assert not [p for p in ipython_dir.rglob("*") if "history" in p.name]
+
+
+def test_cwd_is_the_notebooks_folder_or_the_one_given(tmp_path: Path) -> None:
+    folder, elsewhere = tmp_path / "notebooks", tmp_path / "data"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "input.txt").write_text("from data\n")
+    source = folder / "where.ipynb"
+    write_notebook(source, new_code_cell("import os\nprint(os.getcwd())"))
+    done = nbbridge("run", source, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert text_of(cells_of(source)[0]) == f"{folder}\n"
+    write_notebook(source, new_code_cell("import os\nprint(os.getcwd())"),
+                   new_code_cell("print(open('input.txt').read(), end='')"))
+    done = nbbridge("run", source, "--cwd", "data", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    cells = cells_of(source)
+    assert text_of(cells[0]) == f"{elsewhere}\n"
+    assert text_of(cells[1]) == "from data\n"
+
+
+def test_parameters_from_yaml_keep_their_types_and_p_wins(tmp_path: Path) -> None:
+    source = tmp_path / "params.ipynb"
+    write_notebook(source, new_code_cell("n = 0", metadata={"tags": ["parameters"]}),
+                   new_code_cell("for name in ('n', 'label', 'items', 'table', 'ratio'):\n"
+                                 "    print(name, repr(globals()[name]))"))
+    params = tmp_path / "params.yaml"
+    params.write_text("n: 1\nlabel: '007'\nitems: [1, two, 3.5]\n"
+                      "table: {a: 1, b: [true, null]}\nratio: .5\n")
+    done = nbbridge("run", source, "-f", params, "-p", "n", "5")
+    assert done.returncode == 0, done.stderr
+    cells = cells_of(source)
+    assert cells[1]["metadata"]["tags"] == ["injected-parameters"]
+    assert text_of(cells[2]).splitlines() == [
+        "n 5", "label '007'", "items [1, 'two', 3.5]", "table {'a': 1, 'b': [True, None]}",
+        "ratio 0.5"]
+
+
+def test_log_output_echoes_outputs_as_they_come(tmp_path: Path) -> None:
+    source = tmp_path / "log.ipynb"
+    write_notebook(source, new_code_cell("print('line one')\nprint('line two')"),
+                   new_code_cell("6 * 7"), new_code_cell("1 / 0"),
+                   new_code_cell("print('after', end='')"))
+    done = nbbridge("run", source, "--log-output", "--allow-errors")
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    # each cell's outputs come after its progress line, before the next cell's
+    assert lines[0].startswith("[1/4]") and lines[0].endswith("cell 1: print('line one')")
+    assert lines[1:3] == ["line one", "line two"]
+    assert lines[3].endswith("cell 2: 6 * 7") and lines[4] == "42"
+    assert lines[5].endswith("cell 3: 1 / 0")
+    assert any("ZeroDivisionError" in line for line in lines[6:])
+    assert "\x1b[" not in done.stderr  # not a terminal: no colours
+    assert "after" in lines  # a line left open ends with its cell
+    # without the flag, none of it
+    quiet = nbbridge("run", source, "--allow-errors")
+    assert not {"line one", "42", "after"} & set(quiet.stderr.splitlines())
 
 
 def start_run(source: Path, *args: str) -> subprocess.Popen[str]:
@@ -232,7 +287,10 @@ def test_killed_mid_run_leaves_the_original_intact(tmp_path: Path) -> None:
     ("notebook", ("--kernel", "no-such-kernel"), "no kernelspec named 'no-such-kernel'"),
     ("python2", (), "the notebook asks for 'python2'; choose another with --kernel NAME"),
     ("notebook", ("--timeout", "0"), "--timeout must be a positive"),
-    ("notebook", ("-p", "not an identifier", "1"), "not a Python identifier"),
+    ("notebook", ("-p", "not an identifier", "1"), "is not an identifier"),
+    ("notebook", ("-f", "no-such.yaml"), "cannot read parameter file"),
+    ("notebook", ("--cwd", "no/such/folder"), "--cwd no/such/folder: no such folder"),
+    ("notebook", ("--jobs", "0"), "--jobs must be at least 1"),
     ("notebook", ("-o", "no/such/folder/out.ipynb"), "no folder"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(
