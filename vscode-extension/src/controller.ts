@@ -11,8 +11,15 @@ import { notebookKernelName } from "./notebookData";
 import { KERNEL_SPECS, type SpecsResult } from "./protocol";
 import { NOTEBOOK_TYPE } from "./serializer";
 
+/** VS Code's id of this extension (publisher.name): kernels are named by it. */
+const EXTENSION_ID = "nbbridge.nbbridge";
+
 export class KernelControllers implements vscode.Disposable {
   private readonly controllers = new Map<string, vscode.NotebookController>();
+  /** The kernelspec selected for each notebook (by URI), by the user or preselected. */
+  private readonly selected = new Map<string, string>();
+  /** Notebooks whose preselection is under way: selecting them starts no kernel yet. */
+  private readonly preselecting = new Set<string>();
   private defaultSpec = "";
   private readonly executions: CellExecutions;
   private readonly disposables: vscode.Disposable[];
@@ -26,6 +33,8 @@ export class KernelControllers implements vscode.Disposable {
       this.executions,
       bridge.onDidStart((client) => void this.listSpecs(client)),
       vscode.workspace.onDidOpenNotebookDocument((notebook) => this.setAffinity(notebook)),
+      vscode.workspace.onDidCloseNotebookDocument((notebook) => this.selected.delete(notebook.uri.toString())),
+      vscode.window.onDidChangeActiveNotebookEditor(() => void this.preselect()),
     ];
   }
 
@@ -60,7 +69,14 @@ export class KernelControllers implements vscode.Disposable {
         controller.executeHandler = (cells, notebook) => this.execute(spec.name, cells, notebook);
         controller.interruptHandler = (notebook) => this.kernels.interrupt(notebook);
         controller.onDidChangeSelectedNotebooks(({ notebook, selected }) => {
-          if (selected) {
+          const key = notebook.uri.toString();
+          if (!selected) {
+            return;
+          }
+          this.selected.set(key, spec.name);
+          // picked by the user: started now, so the first run does not wait; preselected:
+          // started by the first run, so opening a notebook starts nothing
+          if (!this.preselecting.delete(key)) {
             void this.kernels.select(notebook, spec.name);
           }
         });
@@ -73,6 +89,7 @@ export class KernelControllers implements vscode.Disposable {
     for (const notebook of vscode.workspace.notebookDocuments) {
       this.setAffinity(notebook);
     }
+    void this.preselect();
   }
 
   /** The kernel the notebook last ran with, else the bridge's default, is preselected. */
@@ -80,14 +97,46 @@ export class KernelControllers implements vscode.Disposable {
     if (notebook.notebookType !== NOTEBOOK_TYPE) {
       return;
     }
-    const wanted = notebookKernelName(notebook.metadata);
-    const preferred = wanted !== undefined && this.controllers.has(wanted) ? wanted : this.defaultSpec;
+    const preferred = this.preferredSpec(notebook);
     for (const [name, controller] of this.controllers) {
       controller.updateNotebookAffinity(
         notebook,
         name === preferred ? vscode.NotebookControllerAffinity.Preferred : vscode.NotebookControllerAffinity.Default,
       );
     }
+  }
+
+  /** Selects the kernel the active notebook prefers, unless one is selected already.
+   * With VS Code's default kernel picker (most recently used), a preferred affinity alone
+   * selects nothing: the first run would ask, whatever the notebook's metadata says. */
+  private async preselect(): Promise<void> {
+    const notebook = vscode.window.activeNotebookEditor?.notebook;
+    if (notebook === undefined || notebook.notebookType !== NOTEBOOK_TYPE) {
+      return;
+    }
+    const key = notebook.uri.toString();
+    const preferred = this.preferredSpec(notebook);
+    const controller = preferred === undefined ? undefined : this.controllers.get(preferred);
+    if (controller === undefined || this.selected.has(key) || this.preselecting.has(key)) {
+      return;
+    }
+    this.preselecting.add(key);
+    try {
+      // the one stable way to select a controller: the command the kernel picker runs
+      await vscode.commands.executeCommand("notebook.selectKernel", { id: controller.id, extension: EXTENSION_ID });
+    } catch {
+      this.preselecting.delete(key); // then the first run asks, as VS Code does by itself
+      return;
+    }
+    if (this.selected.get(key) !== preferred) {
+      this.preselecting.delete(key); // it went elsewhere (the editor changed meanwhile)
+    }
+  }
+
+  private preferredSpec(notebook: vscode.NotebookDocument): string | undefined {
+    const wanted = notebookKernelName(notebook.metadata);
+    const preferred = wanted !== undefined && this.controllers.has(wanted) ? wanted : this.defaultSpec;
+    return preferred || undefined;
   }
 
   private async execute(
