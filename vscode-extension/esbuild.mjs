@@ -13,9 +13,10 @@ await build({
   outdir: "out/unit",
 });
 
+const e2eTests = readdirSync("test/e2e").filter((name) => name.endsWith(".e2e.test.ts"));
 await build({
   ...common,
-  entryPoints: ["test/e2e/notebook.e2e.test.ts"],
+  entryPoints: e2eTests.map((name) => `test/e2e/${name}`),
   outdir: "out/e2e",
   external: ["playwright-core"],
 });

@@ -55,6 +55,13 @@ export interface EditorOptions {
   trusted?: boolean;
   /** More workspace files, path -> text; "${workspace}" in a text is the folder's path. */
   files?: Record<string, string>;
+  /** The bridge's Python setting: the project's venv unless given; null: not set, as for a
+   * user who installed only the .vsix. */
+  bridgePython?: string | null;
+  /** Environment of code-server (and so of the extension host and the bridge). */
+  env?: Record<string, string>;
+  /** A user-data folder to use (and keep) instead of a fresh one: a second window. */
+  userData?: string;
 }
 
 export class Editor {
@@ -71,7 +78,7 @@ export class Editor {
     const trusted = options.trusted ?? true;
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "nbbridge-e2e-"));
     const workspace = path.join(home, "workspace");
-    const userData = path.join(home, "user-data");
+    const userData = options.userData ?? path.join(home, "user-data");
     const extensions = path.join(home, "extensions");
     fs.mkdirSync(path.join(userData, "User"), { recursive: true });
     fs.mkdirSync(workspace);
@@ -83,7 +90,12 @@ export class Editor {
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, text.replaceAll("${workspace}", workspace), { mode: 0o755 });
     }
-    const settings = { ...USER_SETTINGS, "security.workspace.trust.enabled": !trusted };
+    const settings: Record<string, unknown> = { ...USER_SETTINGS, "security.workspace.trust.enabled": !trusted };
+    if (options.bridgePython === null) {
+      delete settings["nbbridge.pythonPath"];
+    } else if (options.bridgePython !== undefined) {
+      settings["nbbridge.pythonPath"] = options.bridgePython;
+    }
     // Machine-scoped settings (the bridge's Python) live apart from the browser's user settings.
     for (const scope of ["User", "Machine"]) {
       fs.mkdirSync(path.join(userData, scope), { recursive: true });
@@ -93,7 +105,8 @@ export class Editor {
 
     const env: NodeJS.ProcessEnv = {
       ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("VSCODE_"))),
-      PATH: `${NODE24}:${process.env.PATH ?? ""}`,
+      ...options.env,
+      PATH: `${NODE24}:${options.env?.PATH ?? process.env.PATH ?? ""}`,
       // No extension marketplace: nothing may leave this machine.
       EXTENSIONS_GALLERY: JSON.stringify({ serviceUrl: "http://127.0.0.1:9/gallery" }),
     };
