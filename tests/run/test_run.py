@@ -270,7 +270,7 @@ def test_killed_mid_run_leaves_the_original_intact(tmp_path: Path) -> None:
     children = psutil.Process(process.pid).children(recursive=True)
     # the kernel's private runtime folder (connection file, sockets), removed afterwards
     runtime = [Path(argument).parent for child in children for argument in child.cmdline()
-               if argument.endswith(".json") and "nbbridge-" in argument]
+               if argument.endswith(".json") and Path(argument).parent.name.startswith("nb-")]
     for pid in [process.pid, *(child.pid for child in children)]:
         os.kill(pid, signal.SIGKILL)
     process.communicate(timeout=60)
