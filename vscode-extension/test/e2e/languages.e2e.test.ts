@@ -27,8 +27,8 @@ describe("an R notebook in code-server", { skip: missing }, () => {
   before(async () => {
     // The bridge finds kernelspecs through JUPYTER_PATH: set for code-server (so for its
     // extension host and the bridge), as a user's shell would, never in the workspace.
-    process.env.JUPYTER_PATH = [KERNELS, process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter);
-    editor = await Editor.start([path.join(FIXTURES, NOTEBOOK)]);
+    const jupyterPath = [KERNELS, process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter);
+    editor = await Editor.start([path.join(FIXTURES, NOTEBOOK)], { env: { JUPYTER_PATH: jupyterPath } });
   });
 
   after(async () => {
