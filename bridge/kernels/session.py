@@ -260,7 +260,11 @@ class KernelSession:
 
     @property
     def supports_subshells(self) -> bool:
-        return "kernel subshells" in self.kernel_info.get("supported_features", [])
+        """Subshells that answer beside a running cell: ipykernel's IPython. bash_kernel
+        lists them too, but both threads drive one bash, so a completion there writes
+        into the running cell's output."""
+        return ("kernel subshells" in self.kernel_info.get("supported_features", [])
+                and self.kernel_info.get("implementation") == "ipython")
 
     async def _ask(self, msg_type: str, content: dict[str, Any],
                    timeout: float) -> dict[str, Any] | None:

@@ -85,12 +85,19 @@ def test_list_specs_in_process(extra_kernels: Path) -> None:
 def test_nbbridge_kernels_prints_a_table(extra_kernels: Path) -> None:
     printed = subprocess.run([sys.executable, "-m", "bridge", "kernels"], check=True,
                              capture_output=True, text=True).stdout
-    header, *rows = printed.splitlines()
-    assert header.split()[:3] == ["NAME", "LANGUAGE", "DISPLAY"]
+    specs, environments = printed.split("\n\n", 1)
+    header, *rows = specs.splitlines()
+    assert header.split() == ["NAME", "LANGUAGE", "DISPLAY", "NAME", "TRANSPORT", "INTERRUPT",
+                              "EXECUTABLE"]
     by_name = {row.lstrip("* ").split()[0]: row for row in rows}
     assert by_name["python3"].startswith("*")
     assert "Second Python" in by_name["second-python"]
-    assert "message" in by_name["second-python"]
+    assert "message" in by_name["second-python"] and "ipc" in by_name["second-python"]
+    # then the Python environments found, each with its interpreter
+    title, columns, *found = environments.splitlines()
+    assert title.startswith("Python environments")
+    assert columns.split() == ["GROUP", "KIND", "VERSION", "IPYKERNEL", "PYTHON"]
+    assert found and all(Path(row.split()[-1]).is_absolute() for row in found)
 
 
 async def test_a_kernel_that_exits_at_start_is_reported(tmp_path: Path,
