@@ -8,7 +8,14 @@ import { CellExecutions } from "./execution";
 import type { NotebookKernels } from "./kernels";
 import { vscodeLanguage } from "./languages";
 import { notebookKernelName } from "./notebookData";
-import { KERNEL_SPECS, type SpecsResult } from "./protocol";
+import { environmentSpecs, groupOf } from "./environments";
+import {
+  KERNEL_ENVIRONMENTS,
+  KERNEL_ENVIRONMENTS_CHANGED,
+  KERNEL_SPECS,
+  type EnvironmentsResult,
+  type SpecsResult,
+} from "./protocol";
 import { NOTEBOOK_TYPE } from "./serializer";
 
 /** VS Code's id of this extension (publisher.name): kernels are named by it. */
@@ -21,6 +28,7 @@ export class KernelControllers implements vscode.Disposable {
   /** Notebooks whose preselection is under way: selecting them starts no kernel yet. */
   private readonly preselecting = new Set<string>();
   private defaultSpec = "";
+  private client: LanguageClient | undefined;
   private readonly executions: CellExecutions;
   private readonly disposables: vscode.Disposable[];
 
@@ -31,17 +39,38 @@ export class KernelControllers implements vscode.Disposable {
     this.executions = new CellExecutions(bridge, kernels, (specName) => this.controllers.get(specName));
     this.disposables = [
       this.executions,
-      bridge.onDidStart((client) => void this.listSpecs(client)),
+      bridge.onDidStart((client) => {
+        this.client = client;
+        // environments the bridge was still asking about, or a venv made meanwhile
+        client.onNotification(KERNEL_ENVIRONMENTS_CHANGED, () => void this.listSpecs(client));
+        void this.listSpecs(client);
+      }),
+      this.watchEnvironments(),
       vscode.workspace.onDidOpenNotebookDocument((notebook) => this.setAffinity(notebook)),
       vscode.workspace.onDidCloseNotebookDocument((notebook) => this.selected.delete(notebook.uri.toString())),
       vscode.window.onDidChangeActiveNotebookEditor(() => void this.preselect()),
     ];
   }
 
+  private watchEnvironments(): vscode.Disposable {
+    const watcher = vscode.workspace.createFileSystemWatcher("**/{.venv,venv,env}/pyvenv.cfg");
+    const relist = (): void => {
+      if (this.client !== undefined) {
+        void this.listSpecs(this.client);
+      }
+    };
+    watcher.onDidCreate(relist);
+    watcher.onDidDelete(relist);
+    return watcher;
+  }
+
   private async listSpecs(client: LanguageClient): Promise<void> {
     try {
       const result = await client.sendRequest<SpecsResult>(KERNEL_SPECS, {});
-      this.updateControllers(result);
+      const found = await client
+        .sendRequest<EnvironmentsResult>(KERNEL_ENVIRONMENTS, {})
+        .catch(() => ({ environments: [] }));
+      this.updateControllers({ ...result, specs: [...result.specs, ...environmentSpecs(found.environments)] });
     } catch (error) {
       void vscode.window.showErrorMessage(`nbbridge: could not list kernels: ${errorMessage(error)}`);
     }
@@ -83,6 +112,7 @@ export class KernelControllers implements vscode.Disposable {
         this.controllers.set(spec.name, controller);
       }
       controller.label = spec.displayName;
+      controller.detail = groupOf(spec); // the picker shows it: kernelspec, workspace or global environment
       controller.description = spec.argv0;
       controller.supportedLanguages = [vscodeLanguage(spec.language)];
     }

@@ -7,6 +7,8 @@ import * as vscode from "vscode";
 import { adoptLanguage } from "./cellLanguage";
 import type { Bridge } from "./client";
 import type { ShownOutput } from "./execution";
+import { environmentOf } from "./environments";
+import { installIpykernel } from "./ipykernelInstall";
 import { languageInfoLanguage, vscodeLanguage } from "./languages";
 import {
   KERNEL_INTERRUPT,
@@ -154,6 +156,10 @@ export class NotebookKernels implements vscode.Disposable {
     if (spec === undefined) {
       throw new Error(`no kernelspec named ${JSON.stringify(specName)}`);
     }
+    const environment = environmentOf(spec);
+    if (environment !== undefined && !environment.ipykernel) {
+      await installIpykernel(this.bridge, environment);
+    }
     const seconds = vscode.workspace.getConfiguration("nbbridge").get<number>("kernelStartTimeout", 60);
     const cwd = notebook.uri.scheme === "file" ? path.dirname(notebook.uri.fsPath) : undefined;
     const cancel = new vscode.CancellationTokenSource();
@@ -161,7 +167,11 @@ export class NotebookKernels implements vscode.Disposable {
     try {
       const started = await this.bridge.request(
         KERNEL_START,
-        { kernelName: specName, notebookUri: notebook.uri.toString(), cwd },
+        {
+          ...(environment === undefined ? { kernelName: specName } : { environment: environment.python }),
+          notebookUri: notebook.uri.toString(),
+          cwd,
+        },
         cancel.token,
       );
       // what the kernel says it speaks, else what its kernelspec says
