@@ -109,7 +109,17 @@ stress: $(STAMP)
 	@echo "==> reliability suite, long variants"
 	@NBBRIDGE_STRESS=1 NBBRIDGE_FUZZ_EXAMPLES=10000 $(VENV)/bin/pytest -q -s tests/reliability
 
-run: $(STAMP) $(VSIX) editor
+# The tour's own project environment (its plot needs matplotlib): the editor runs the tour
+# there, as it runs any project's notebooks in the project's .venv.
+TOUR_ENV := examples/.venv
+$(TOUR_ENV)/.installed:
+	@echo "==> making $(TOUR_ENV) for the tour (ipykernel, matplotlib)"
+	@test -x $(TOUR_ENV)/bin/python || $(PYTHON) -m venv $(TOUR_ENV)
+	@$(TOUR_ENV)/bin/python -m pip install --quiet --disable-pip-version-check ipykernel matplotlib \
+	  2>&1 | { grep -v "^WARNING: Location" || true; }
+	@touch $@
+
+run: $(VSIX) editor $(TOUR_ENV)/.installed
 	@NBBRIDGE_ROOT=$(CURDIR) $(EXT)/scripts/run-editor.sh examples/tour.ipynb
 
 bench: $(STAMP)

@@ -7,8 +7,8 @@ import { errorMessage, type Bridge } from "./client";
 import { CellExecutions } from "./execution";
 import type { NotebookKernels } from "./kernels";
 import { vscodeLanguage } from "./languages";
-import { notebookKernelName } from "./notebookData";
-import { environmentSpecs, groupOf } from "./environments";
+import { notebookKernelName, notebookLanguage } from "./notebookData";
+import { environmentOf, environmentSpecs, groupOf } from "./environments";
 import {
   KERNEL_ENVIRONMENTS,
   KERNEL_ENVIRONMENTS_CHANGED,
@@ -28,6 +28,8 @@ export class KernelControllers implements vscode.Disposable {
   /** Notebooks whose preselection is under way: selecting them starts no kernel yet. */
   private readonly preselecting = new Set<string>();
   private defaultSpec = "";
+  /** The workspace's own Python environment with ipykernel, if it has one. */
+  private workspaceSpec: string | undefined;
   private client: LanguageClient | undefined;
   private readonly executions: CellExecutions;
   private readonly disposables: vscode.Disposable[];
@@ -61,15 +63,17 @@ export class KernelControllers implements vscode.Disposable {
     };
     watcher.onDidCreate(relist);
     watcher.onDidDelete(relist);
-    return watcher;
+    return vscode.Disposable.from(watcher, vscode.workspace.onDidGrantWorkspaceTrust(relist));
   }
 
   private async listSpecs(client: LanguageClient): Promise<void> {
     try {
       const result = await client.sendRequest<SpecsResult>(KERNEL_SPECS, {});
-      const found = await client
-        .sendRequest<EnvironmentsResult>(KERNEL_ENVIRONMENTS, {})
-        .catch(() => ({ environments: [] }));
+      // listing runs each interpreter found, the workspace's .venv among them: only in a
+      // trusted workspace
+      const found = vscode.workspace.isTrusted
+        ? await client.sendRequest<EnvironmentsResult>(KERNEL_ENVIRONMENTS, {}).catch(() => ({ environments: [] }))
+        : { environments: [] };
       this.updateControllers({ ...result, specs: [...result.specs, ...environmentSpecs(found.environments)] });
     } catch (error) {
       void vscode.window.showErrorMessage(`nbbridge: could not list kernels: ${errorMessage(error)}`);
@@ -79,6 +83,10 @@ export class KernelControllers implements vscode.Disposable {
   private updateControllers(result: SpecsResult): void {
     this.kernels.setSpecs(result.specs);
     this.defaultSpec = result.default;
+    this.workspaceSpec = result.specs.find((spec) => {
+      const environment = environmentOf(spec);
+      return environment?.group === "workspace" && environment.ipykernel;
+    })?.name;
     const names = new Set(result.specs.map((spec) => spec.name));
     for (const [name, controller] of this.controllers) {
       if (!names.has(name)) {
@@ -163,8 +171,15 @@ export class KernelControllers implements vscode.Disposable {
     }
   }
 
+  /** The kernel the notebook names, else the default; a Python notebook naming only the
+   * default (or nothing) runs in the workspace's own environment when it has one with
+   * ipykernel, where the project's packages are. */
   private preferredSpec(notebook: vscode.NotebookDocument): string | undefined {
     const wanted = notebookKernelName(notebook.metadata);
+    const generic = wanted === undefined || wanted === this.defaultSpec;
+    if (generic && this.workspaceSpec !== undefined && notebookLanguage(notebook.metadata) === "python") {
+      return this.workspaceSpec;
+    }
     const preferred = wanted !== undefined && this.controllers.has(wanted) ? wanted : this.defaultSpec;
     return preferred || undefined;
   }
