@@ -25,6 +25,7 @@ from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 
 from bridge.errors import BridgeError, ErrorCode
+from bridge.kernels.life import LocalLife
 from bridge.kernels.reaper import Reaper
 from bridge.kernels.session import READY_TIMEOUT, SHUTDOWN_WAIT, KernelSession
 from bridge.kernels.specs import spec_manager
@@ -151,9 +152,9 @@ class KernelRegistry:
         status = self._announce if announce else _silent
         used = KernelTraits(used_transport, traits.interrupt_mode, traits.setup_code)
         try:
-            return await KernelSession.start(manager, None, status, cwd, self.start_timeout,
-                                             extra_arguments=extra_arguments, traits=used,
-                                             reaper=self._reaper)
+            life = LocalLife(manager, cwd, extra_arguments, self._reaper)
+            return await KernelSession.start(life, None, status, self.start_timeout,
+                                             traits=used)
         except BridgeError:
             raise
         except Exception as exc:

@@ -125,8 +125,7 @@ def describe(session: KernelSession) -> dict[str, Any]:
         "banner": info.get("banner", ""),
         "supportedFeatures": info.get("supported_features", []),
         "state": session.state,
-        "pid": session.pid,
-        "connectionFile": session.manager.connection_file,
+        **session.life.describe(),
         "transport": session.traits.transport,
         "interruptMode": session.traits.interrupt_mode,
     }

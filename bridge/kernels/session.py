@@ -1,9 +1,9 @@
 """One running kernel: its life (start, restart, shutdown, death), the queue of cells
 that run on it, and introspection (complete, inspect).
 
-The kernel process is owned by jupyter_client's AsyncKernelManager; its messages go
-through a `KernelChannels` (bridge.kernels.channels), the only thing that talks to the
-kernel's sockets.
+Where the kernel runs is its `KernelLife` (bridge.kernels.life: a local process, or a
+kernel on a Jupyter Server); its messages go through the `KernelChannels` that life makes
+(bridge.kernels.channels), the only thing that talks to the kernel.
 """
 
 from __future__ import annotations
@@ -11,61 +11,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from jupyter_client.manager import AsyncKernelManager
-
 from bridge.errors import BridgeError, ErrorCode
 from bridge.kernels.channels import KernelChannels, request
 from bridge.kernels.execution import Execution, kernel_died_output
-from bridge.kernels.process_log import ProcessLog
-from bridge.kernels.reaper import Reaper
+from bridge.kernels.life import KernelLife
 from bridge.kernels.traits import KernelTraits
-from bridge.kernels.watch import watch_process
-from bridge.kernels.zmq_channels import ZmqChannels
 
 logger = logging.getLogger(__name__)
 
 OutputCallback = Callable[[dict[str, Any]], None]
 InputCallback = Callable[[str, bool], Awaitable[str]]
 StatusCallback = Callable[["KernelSession", str, str | None], None]
-ChannelsFactory = Callable[[AsyncKernelManager], KernelChannels]
 
 READY_TIMEOUT = 60.0
 SHUTDOWN_WAIT = 3.0
 IDLE_DELAY = 0.005
 INTERRUPT_REPLY_TIMEOUT = 5.0
-# the kernel's stdout and stderr come to the bridge (ProcessLog), never to its client pipe
-PROCESS_PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
-
-
-def zmq_channels(manager: AsyncKernelManager) -> ZmqChannels:
-    """The channels of a kernel the manager launched, from its connection info."""
-    keys = None
-    if manager.curve_publickey is not None and manager.curve_secretkey is not None:
-        keys = (manager.curve_secretkey, manager.curve_publickey)
-    return ZmqChannels(manager.session, manager.get_connection_info(), keys,
-                       label=manager.kernel_id)
 
 
 class KernelSession:
-    """One running kernel, on jupyter_client's AsyncKernelManager."""
+    """One running kernel, wherever its life puts it."""
 
-    def __init__(self, manager: AsyncKernelManager, notebook_uri: str | None,
-                 on_status: StatusCallback,
-                 channels_for: ChannelsFactory = zmq_channels,
-                 traits: KernelTraits | None = None, reaper: Reaper | None = None) -> None:
-        self.manager = manager
-        self._channels_for = channels_for  # made anew at each (re)start
+    def __init__(self, life: KernelLife, notebook_uri: str | None,
+                 on_status: StatusCallback, traits: KernelTraits | None = None) -> None:
+        self.life = life
         self.traits = traits or KernelTraits("ipc", "signal")
-        self._reaper = reaper
-        self._pgid: int | None = None
-        self.process_log = ProcessLog(manager.kernel_id)
-        self.kernel_id: str = manager.kernel_id
-        self.spec_name: str = manager.kernel_name
+        self.kernel_id: str = life.kernel_id
+        self.spec_name: str = life.spec_name
         self.notebook_uri = notebook_uri
         self.language_info: dict[str, Any] = {}
         self.kernel_info: dict[str, Any] = {}
@@ -82,24 +58,21 @@ class KernelSession:
         self._idle_timer: asyncio.TimerHandle | None = None
         self.exit_reason: str | None = None
         self.ready_timeout = READY_TIMEOUT
+        # counts (re)starts: what a kernel was told before a restart is gone after it
+        self.incarnation = 0
 
     # ---------------------------------------------------------------- start
     @classmethod
-    async def start(cls, manager: AsyncKernelManager, notebook_uri: str | None,
-                    on_status: StatusCallback, cwd: str | None,
-                    ready_timeout: float = READY_TIMEOUT,
-                    channels_for: ChannelsFactory = zmq_channels,
-                    extra_arguments: list[str] | None = None,
-                    traits: KernelTraits | None = None,
-                    reaper: Reaper | None = None) -> KernelSession:
-        """Launch the kernel process and return once it answers on shell and iopub
-        (a BridgeError after `ready_timeout` seconds, with the process stopped)."""
-        session = cls(manager, notebook_uri, on_status, channels_for, traits, reaper)
+    async def start(cls, life: KernelLife, notebook_uri: str | None,
+                    on_status: StatusCallback, ready_timeout: float = READY_TIMEOUT,
+                    traits: KernelTraits | None = None) -> KernelSession:
+        """Launch the kernel and return once it answers on shell and iopub
+        (a BridgeError after `ready_timeout` seconds, with the kernel stopped)."""
+        session = cls(life, notebook_uri, on_status, traits)
         session.ready_timeout = ready_timeout
         session._set_state("starting")
         try:
-            await manager.start_kernel(cwd=cwd, extra_arguments=extra_arguments or [],
-                                       **PROCESS_PIPES)
+            await life.launch()
             await session._connect_and_wait()
         except BaseException:
             await session._force_stop()
@@ -107,31 +80,14 @@ class KernelSession:
         return session
 
     async def _connect_and_wait(self) -> None:
-        await self._track_process()
-        self.channels = self._channels_for(self.manager)
+        self.incarnation += 1
+        self.channels = self.life.channels()
         await self.channels.open()
         self._watcher = asyncio.create_task(self._watch())
         await self._wait_ready()
         if self.traits.setup_code:
             await self.execute_silently(self.traits.setup_code)
         self._set_state("idle")
-
-    async def _track_process(self) -> None:
-        """A new process: read its output, and let the reaper know its group."""
-        self.process_log.close()
-        self.process_log = ProcessLog(self.kernel_id)
-        process = getattr(self.manager.provisioner, "process", None)
-        if process is not None:
-            await self.process_log.attach(process)
-        pgid = getattr(self.manager.provisioner, "pgid", None)
-        if self._reaper is not None and isinstance(pgid, int):
-            self._pgid = pgid
-            self._reaper.watch(pgid)
-
-    def _untrack_process(self) -> None:
-        pgid, self._pgid = self._pgid, None
-        if self._reaper is not None and pgid is not None:
-            self._reaper.forget(pgid)
 
     async def _disconnect(self) -> None:
         channels, self.channels = self.channels, None
@@ -151,8 +107,8 @@ class KernelSession:
         delivered = False
         while time.monotonic() < deadline:
             if self.state == "dead":
-                await self.process_log.drained(1.0)
-                said = self.process_log.tail()
+                await self.life.said_all(1.0)
+                said = self.life.said()
                 raise BridgeError(ErrorCode.KERNEL_START_FAILED,
                                   f"kernel {self.spec_name!r} exited during start: "
                                   f"{self.exit_reason}"
@@ -167,7 +123,7 @@ class KernelSession:
                 delivered = True
                 break
         if reply is None or not delivered:
-            said = self.process_log.tail()
+            said = self.life.said()
             raise BridgeError(ErrorCode.KERNEL_START_FAILED,
                               f"kernel {self.spec_name!r} did not answer within "
                               f"{self.ready_timeout:g} s"
@@ -305,7 +261,7 @@ class KernelSession:
             return
         self._running.interrupted = True
         if self.traits.interrupt_mode == "signal":
-            await self.manager.interrupt_kernel()  # SIGINT to the kernel's process group
+            await self.life.signal_interrupt()
             return
         try:
             await request(self._open_channels(), "control", "interrupt_request", {},
@@ -321,12 +277,8 @@ class KernelSession:
             self._abort_all(None)
             await self._stop_watching()
             await self._disconnect()
-            self._untrack_process()
             try:
-                if self.manager.has_kernel:
-                    await self.manager.restart_kernel(now=False)
-                else:
-                    await self.manager.start_kernel(**(self.manager._launch_args or {}))
+                await self.life.relaunch()
                 await self._connect_and_wait()
             except BaseException as exc:
                 if self.state != "dead":
@@ -335,40 +287,24 @@ class KernelSession:
 
     async def shutdown(self) -> None:
         async with self._lifecycle:
-            if self.state == "dead" and not self.manager.has_kernel:
+            if self.state == "dead" and not self.life.running:
                 await self._force_stop()
                 return
             self._set_state("dead", "shut down")
             self._abort_all(None)
             await self._stop_watching()
             await self._disconnect()
-            try:
-                if self.manager.has_kernel:
-                    await self.manager.shutdown_kernel(now=False)
-            finally:
-                await self._force_stop()
+            await self.life.stop(now=False)
 
     async def _force_stop(self) -> None:
         await self._stop_watching()
         await self._disconnect()
-        with contextlib.suppress(Exception):
-            if self.manager.has_kernel:
-                await self.manager.shutdown_kernel(now=True)
-        with contextlib.suppress(Exception):
-            self.manager.cleanup_connection_file()
-        self._untrack_process()
-        self.process_log.close()
-
-    @property
-    def pid(self) -> int | None:
-        process = getattr(self.manager.provisioner, "process", None)
-        return getattr(process, "pid", None)
+        await self.life.stop(now=True)
 
     async def _watch(self) -> None:
         # restart and shutdown stop this watcher before they stop the process
-        reason = await watch_process(self.manager)
+        reason = await self.life.ended()
         self.exit_reason = reason
-        self._untrack_process()
         if self.state == "dead":
             return
         logger.warning("kernel %s died: %s", self.kernel_id, reason)

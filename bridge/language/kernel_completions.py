@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 # How long an ask may run on after the answer that made it went out.
 LATE_WINDOW = 3.0
 
-KernelKey = tuple[str, int | None]  # kernel id, process: a restart forgets what was kept
+KernelKey = tuple[str, int]  # kernel id, incarnation: a restart forgets what was kept
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class KernelCompletions:
                        ) -> tuple[list[RuntimeCompletion] | None, bool]:
         """The kernel's completions within ``deadline`` (None: none), and whether they
         are from this moment (False: from a late reply to an earlier keystroke)."""
-        kernel: KernelKey = (session.kernel_id, session.pid)
+        kernel: KernelKey = (session.kernel_id, session.incarnation)
         word = Word.at(code, cursor, word_offset)
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline

@@ -39,14 +39,14 @@ class KernelCompleters:
     """Puts each IPython kernel's completer in its runtime-only mode, once per process."""
 
     def __init__(self) -> None:
-        self._configured: dict[tuple[str, int | None], asyncio.Task[None]] = {}
+        self._configured: dict[tuple[str, int], asyncio.Task[None]] = {}
 
     def prepare(self, session: KernelSession) -> asyncio.Task[None] | None:
         """The configuring task, when this call started it (first ask of an IPython kernel
         process); None when it was started before or the kernel is not IPython."""
         if session.kernel_info.get("implementation") != "ipython":
             return None
-        key = (session.kernel_id, session.pid)
+        key = (session.kernel_id, session.incarnation)
         if key in self._configured:
             return None
         task = self._configured[key] = asyncio.create_task(self._configure(session))
