@@ -26,6 +26,7 @@ class LanguageSettings:
 class KernelSettings:
     warm_pool: bool | None = None  # None: as `nbbridge serve --warm-pool` said
     start_timeout: float | None = None  # None: the kernel layer's default
+    remote_start_timeout: float | None = None  # a server's kernel (gateways are slow)
 
 
 @dataclass
@@ -53,13 +54,16 @@ def read_options(raw: Any) -> BridgeOptions:
         return options
     if "warmPool" in raw:
         options.kernels.warm_pool = bool(raw["warmPool"])
-    timeout = raw.get("kernelStartTimeout")
-    if timeout is not None:
+    for option, attribute in (("kernelStartTimeout", "start_timeout"),
+                              ("remoteKernelStartTimeout", "remote_start_timeout")):
+        timeout = raw.get(option)
+        if timeout is None:
+            continue
         if _number(timeout) and timeout > 0:
-            options.kernels.start_timeout = float(timeout)
+            setattr(options.kernels, attribute, float(timeout))
         else:
             options.problems.append(
-                "initializationOptions.kernelStartTimeout must be a number of seconds > 0")
+                f"initializationOptions.{option} must be a number of seconds > 0")
     language = raw.get("language")
     if language is None:
         return options

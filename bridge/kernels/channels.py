@@ -10,8 +10,14 @@ implementation for kernels reached through a connection file.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+RETIRED_REQUESTS = 64
 
 RouteHandler = Callable[[str, dict[str, Any]], None]
 """Gets (channel, message) for every message parented to one request."""
@@ -65,3 +71,49 @@ async def request(channels: KernelChannels, channel: str, msg_type: str,
         return await asyncio.wait_for(reply, timeout)
     finally:
         channels.forget(msg_id)
+
+
+class Router:
+    """The routing half of a `KernelChannels`: messages to the handler of their parent
+    request, finished requests kept routed for a while, and whether iopub has spoken."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label  # names the kernel in the log
+        self._routes: dict[str, RouteHandler] = {}
+        self._retired: OrderedDict[str, None] = OrderedDict()
+        self._iopub_seen = asyncio.Event()
+
+    def add(self, msg_id: str, handler: RouteHandler) -> None:
+        self._routes[msg_id] = handler
+
+    def deliver(self, channel: str, msg: dict[str, Any]) -> None:
+        if channel == "iopub":
+            self._iopub_seen.set()
+        parent = msg["parent_header"] or {}  # a kernel's iopub_welcome has none
+        handler = self._routes.get(parent.get("msg_id", ""))
+        if handler is not None:
+            try:
+                handler(channel, msg)
+            except Exception:
+                logger.exception("kernel %s: handling %s failed", self.label,
+                                 msg["header"].get("msg_type"))
+
+    def forget(self, msg_id: str) -> None:
+        self._routes.pop(msg_id, None)
+
+    def retire(self, msg_id: str) -> None:
+        self._retired[msg_id] = None
+        while len(self._retired) > RETIRED_REQUESTS:
+            self.forget(self._retired.popitem(last=False)[0])
+
+    def clear(self) -> None:
+        self._routes.clear()
+        self._retired.clear()
+        self._iopub_seen.clear()
+
+    async def iopub_delivered(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._iopub_seen.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True

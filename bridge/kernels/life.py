@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from jupyter_client.manager import AsyncKernelManager
@@ -20,6 +21,10 @@ from bridge.kernels.reaper import Reaper
 from bridge.kernels.watch import watch_process
 from bridge.kernels.zmq_channels import ZmqChannels
 
+LinkCallback = Callable[[str], None]
+"""Gets the state of the link to a kernel elsewhere: "disconnected", "reconnecting",
+"connected"."""
+
 # the kernel's stdout and stderr come to the bridge (ProcessLog), never to its client pipe
 PROCESS_PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
 
@@ -27,6 +32,8 @@ PROCESS_PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
 class KernelLife(Protocol):
     kernel_id: str
     spec_name: str
+    owned: bool
+    """Whether the kernel ends with the bridge (a server's kernels stay on the server)."""
 
     async def launch(self) -> None:
         """Start the kernel (it may not answer yet)."""
@@ -48,13 +55,18 @@ class KernelLife(Protocol):
         """Wait until the kernel ends by itself; return why, for the user."""
         ...
 
-    def channels(self) -> KernelChannels:
+    def channels(self, on_link: LinkCallback) -> KernelChannels:
         """New channels to the kernel as it is now (made anew at each (re)start)."""
         ...
 
     @property
     def running(self) -> bool:
         """Whether there is a kernel to stop."""
+        ...
+
+    @property
+    def came_back(self) -> bool:
+        """After `ended`: whether the kernel was restarted for us (by its server)."""
         ...
 
     def said(self) -> str:
@@ -73,6 +85,9 @@ class KernelLife(Protocol):
 class LocalLife:
     """A kernel process launched here by jupyter_client, its output read into a ProcessLog
     and its process group known to the reaper."""
+
+    owned = True
+    came_back = False
 
     def __init__(self, manager: AsyncKernelManager, cwd: str | None,
                  extra_arguments: list[str] | None, reaper: Reaper | None) -> None:
@@ -119,7 +134,7 @@ class LocalLife:
         self._untrack_process()
         return reason
 
-    def channels(self) -> KernelChannels:
+    def channels(self, on_link: LinkCallback) -> KernelChannels:
         manager = self.manager
         keys = None
         if manager.curve_publickey is not None and manager.curve_secretkey is not None:

@@ -27,6 +27,8 @@ from jupyter_client.manager import AsyncKernelManager
 from bridge.errors import BridgeError, ErrorCode
 from bridge.kernels.life import LocalLife
 from bridge.kernels.reaper import Reaper
+from bridge.kernels.remote.life import START_TIMEOUT, RemoteLife
+from bridge.kernels.remote.servers import JupyterServer
 from bridge.kernels.session import READY_TIMEOUT, SHUTDOWN_WAIT, KernelSession
 from bridge.kernels.specs import spec_manager
 from bridge.kernels.traits import KernelTraits, Transport, ipc_fits, traits_of
@@ -66,6 +68,7 @@ class KernelRegistry:
         self.on_status = on_status
         self.warm_pool = warm_pool
         self.start_timeout = READY_TIMEOUT
+        self.remote_start_timeout = START_TIMEOUT
         self._sessions: dict[str, KernelSession] = {}
         self._by_notebook: dict[str, str] = {}
         self._runtime_dir: str | None = None
@@ -189,6 +192,35 @@ class KernelRegistry:
         except Exception:
             logger.exception("kernel status callback failed")
 
+    async def start_remote(self, server: JupyterServer, kernel_name: str | None,
+                           notebook_uri: str | None,
+                           remote_id: str | None = None) -> KernelSession:
+        """Start a kernel on a server (or attach to its running kernel `remote_id`)."""
+        specs = await server.kernelspecs()
+        known: dict[str, Any] = specs.get("kernelspecs") or {}
+        name = kernel_name or str(specs.get("default") or "")
+        if remote_id is None and name not in known:
+            raise BridgeError(ErrorCode.KERNEL_START_FAILED,
+                              f"{server.address.display} has no kernelspec {name!r} "
+                              f"(it has: {', '.join(sorted(known)) or 'none'})")
+        spec = (known.get(name) or {}).get("spec") or {}
+        # the server's interrupt endpoint interrupts the way the kernel takes it
+        traits = KernelTraits("websocket", "signal", traits_of(spec).setup_code)
+        life = RemoteLife(server, name, notebook_uri, remote_id, self.remote_start_timeout)
+        session = await KernelSession.start(life, notebook_uri, self._announce,
+                                            self.remote_start_timeout, traits=traits)
+        self._adopt(session, announce=False)
+        return session
+
+    async def forget_server(self, server_id: str) -> None:
+        """Let go of a removed server's kernels; they go on running there."""
+        for session in list(self._sessions.values()):
+            if session.life.describe().get("serverId") == server_id:
+                self._drop(session.kernel_id)
+                await session.detach()
+                session.exit_reason = "its server was removed"
+                self._announce(session, "dead", "its server was removed")
+
     # ------------------------------------------------------------ warm pool
     def fill_pool(self, delay: float = 0.0) -> None:
         """Start the default kernel ahead of time unless one is already waiting."""
@@ -245,11 +277,15 @@ class KernelRegistry:
 
     # ------------------------------------------------------------- shutdown
     async def shutdown(self, kernel_id: str) -> None:
+        session = self._drop(kernel_id)
+        await session.shutdown()
+
+    def _drop(self, kernel_id: str) -> KernelSession:
         session = self.get(kernel_id)
         del self._sessions[kernel_id]
         if session.notebook_uri and self._by_notebook.get(session.notebook_uri) == kernel_id:
             del self._by_notebook[session.notebook_uri]
-        await session.shutdown()
+        return session
 
     async def shutdown_all(self) -> None:
         """Stop every kernel, the warm one too; nothing may outlive the bridge."""
@@ -261,8 +297,10 @@ class KernelRegistry:
             warm.cancel()
             with contextlib.suppress(BaseException):
                 sessions.append(await warm)
-        results = await asyncio.gather(*(s.shutdown() for s in sessions),
-                                       return_exceptions=True)
+        # a server's kernels stay there, for this or another client to attach to
+        results = await asyncio.gather(
+            *(s.shutdown() if s.life.owned else s.detach() for s in sessions),
+            return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 logger.error("kernel shutdown failed: %s", result)

@@ -11,6 +11,7 @@ from lsprotocol import types
 from bridge.errors import BridgeError, ErrorCode, optional, require
 from bridge.kernels.environments import EnvironmentFinder, install_ipykernel
 from bridge.kernels.registry import KernelRegistry
+from bridge.kernels.remote.servers import JupyterServer, ServerList
 from bridge.kernels.session import KernelSession
 from bridge.kernels.specs import environment_kernel_name, list_specs
 from bridge.kernels.streaming import Rpc, run_streamed
@@ -23,6 +24,7 @@ class KernelService:
                  roots: Callable[[], list[str]] = list) -> None:
         self._rpc = rpc
         self.registry = KernelRegistry(self._send_status, warm_pool=warm_pool)
+        self.servers = ServerList()
         # roots: the workspace folders; environments asked after the listing's deadline
         # are announced when known
         self.environments = EnvironmentFinder(
@@ -34,6 +36,8 @@ class KernelService:
             self.registry.warm_pool = settings.warm_pool
         if settings.start_timeout is not None:
             self.registry.start_timeout = settings.start_timeout
+        if settings.remote_start_timeout is not None:
+            self.registry.remote_start_timeout = settings.remote_start_timeout
         if self.registry.warm_pool:
             self.registry.fill_pool()
 
@@ -60,12 +64,60 @@ class KernelService:
             environment = await self.environments.find(python)
         return environment.describe()
 
+    # -------------------------------------------------------------- servers
+    async def add_server(self, params: Any) -> dict[str, Any]:
+        server = await self.servers.add(
+            require(params, "url", str), optional(params, "token", str),
+            optional(params, "caFile", str), optional(params, "name", str))
+        return server.describe()
+
+    async def list_servers(self, params: Any) -> dict[str, Any]:
+        await self.servers.add_from_environment()
+        return {"servers": [server.describe() for server in self.servers]}
+
+    async def remove_server(self, params: Any) -> None:
+        server = await self.servers.remove(require(params, "serverId", str))
+        await self.registry.forget_server(server.server_id)
+
+    async def server_kernels(self, params: Any) -> dict[str, Any]:
+        server = await self._server(require(params, "serverId", str))
+        specs = await server.kernelspecs()
+        paths = {str(s.get("kernel", {}).get("id")): s.get("path")
+                 for s in await server.sessions()}
+        return {
+            "default": specs.get("default"),
+            "specs": [describe_remote_spec(name, entry)
+                      for name, entry in sorted((specs.get("kernelspecs") or {}).items())],
+            "running": [{"id": k.get("id"), "name": k.get("name"),
+                         "executionState": k.get("execution_state"),
+                         "lastActivity": k.get("last_activity"),
+                         "connections": k.get("connections"),
+                         "path": paths.get(str(k.get("id")))}
+                        for k in await server.kernels()],
+        }
+
+    async def _server(self, server_id: str) -> JupyterServer:
+        await self.servers.add_from_environment()
+        return self.servers.get(server_id)
+
     async def start(self, params: Any) -> dict[str, Any]:
         params = params or {}
         kernel_name = optional(params, "kernelName", str)
         python = optional(params, "environment", str)
         notebook_uri = optional(params, "notebookUri", str)
         cwd = optional(params, "cwd", str)
+        server_id = optional(params, "serverId", str)
+        remote_id = optional(params, "remoteKernelId", str)
+        if server_id is not None:
+            if python is not None or cwd is not None:
+                raise BridgeError(ErrorCode.INVALID_PARAMS,
+                                  "a server's kernel takes no 'environment' or 'cwd'")
+            server = await self._server(server_id)
+            session = await self.registry.start_remote(server, kernel_name, notebook_uri,
+                                                       remote_id)
+            return describe(session)
+        if remote_id is not None:
+            raise BridgeError(ErrorCode.INVALID_PARAMS, "'remoteKernelId' needs 'serverId'")
         if python is not None:
             if kernel_name is not None:
                 raise BridgeError(ErrorCode.INVALID_PARAMS,
@@ -110,6 +162,14 @@ class KernelService:
 
     async def shutdown_all(self) -> None:
         await self.registry.shutdown_all()
+        await self.servers.close()
+
+
+def describe_remote_spec(name: str, entry: dict[str, Any]) -> dict[str, Any]:
+    spec = entry.get("spec") or {}
+    return {"name": name, "displayName": spec.get("display_name", name),
+            "language": spec.get("language", ""),
+            "interruptMode": spec.get("interrupt_mode", "signal")}
 
 
 def describe(session: KernelSession) -> dict[str, Any]:

@@ -81,7 +81,7 @@ class KernelSession:
 
     async def _connect_and_wait(self) -> None:
         self.incarnation += 1
-        self.channels = self.life.channels()
+        self.channels = self.life.channels(self._link_changed)
         await self.channels.open()
         self._watcher = asyncio.create_task(self._watch())
         await self._wait_ready()
@@ -302,14 +302,43 @@ class KernelSession:
         await self.life.stop(now=True)
 
     async def _watch(self) -> None:
-        # restart and shutdown stop this watcher before they stop the process
+        # restart and shutdown stop this watcher before they stop the kernel
         reason = await self.life.ended()
         self.exit_reason = reason
         if self.state == "dead":
             return
         logger.warning("kernel %s died: %s", self.kernel_id, reason)
-        self._set_state("dead", reason)
         self._abort_all(kernel_died_output(reason))
+        if not self.life.came_back:
+            self._set_state("dead", reason)
+            return
+        # its server restarted it: the state is gone, the kernel is there again
+        async with self._lifecycle:
+            self._set_state("restarting", reason)
+            await self._disconnect()
+            try:
+                await self._connect_and_wait()
+            except BaseException as exc:
+                self._set_state("dead", f"{reason}; reconnecting failed: {exc}")
+                raise
+
+    def _link_changed(self, link: str) -> None:
+        """The link to a kernel elsewhere dropped or came back."""
+        if self.state in ("dead", "starting", "restarting"):
+            return
+        if link in ("disconnected", "reconnecting"):
+            self._set_state(link)
+        elif link == "connected":
+            self._set_state("busy" if self._running is not None else "idle")
+
+    async def detach(self) -> None:
+        """Let go of a kernel the bridge does not own; it goes on running where it is."""
+        async with self._lifecycle:
+            self._abort_all(None)
+            await self._stop_watching()
+            await self._disconnect()
+            if self.life.owned:
+                await self.life.stop(now=True)
 
     async def _stop_watching(self) -> None:
         watcher, self._watcher = self._watcher, None

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Transport = Literal["ipc", "tcp"]
+Transport = Literal["ipc", "tcp", "websocket"]
 InterruptMode = Literal["signal", "message"]
 
 # Kernels that cannot take IPC endpoints, by the basename of argv[0] or of the module

@@ -20,6 +20,10 @@ KERNEL_RESTART = "kernel/restart"
 KERNEL_SHUTDOWN = "kernel/shutdown"
 KERNEL_ENVIRONMENTS = "kernel/environments"
 KERNEL_INSTALL_IPYKERNEL = "kernel/installIpykernel"
+KERNEL_SERVERS_ADD = "kernel/servers/add"
+KERNEL_SERVERS_LIST = "kernel/servers/list"
+KERNEL_SERVERS_REMOVE = "kernel/servers/remove"
+KERNEL_SERVERS_KERNELS = "kernel/servers/kernels"
 KERNEL_OUTPUT = "kernel/output"
 KERNEL_STATUS = "kernel/status"
 KERNEL_INPUT = "kernel/input"
@@ -27,7 +31,8 @@ KERNEL_ENVIRONMENTS_CHANGED = "kernel/environmentsChanged"
 SCRIPT_CELL_RESULT = "script/cellResult"
 KERNEL_METHODS = [KERNEL_SPECS, KERNEL_START, KERNEL_EXECUTE, KERNEL_INTERRUPT,
                   KERNEL_RESTART, KERNEL_SHUTDOWN, KERNEL_ENVIRONMENTS,
-                  KERNEL_INSTALL_IPYKERNEL]
+                  KERNEL_INSTALL_IPYKERNEL, KERNEL_SERVERS_ADD, KERNEL_SERVERS_LIST,
+                  KERNEL_SERVERS_REMOVE, KERNEL_SERVERS_KERNELS]
 
 CUSTOM_METHODS: list[str] = [
     NOTEBOOK_DESERIALIZE, NOTEBOOK_SERIALIZE,

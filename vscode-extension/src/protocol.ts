@@ -69,6 +69,8 @@ export const ErrorCode = {
   FILE_ERROR: -32020,
   EXPORT_FAILED: -32021,
   NO_CHECKPOINT: -32022,
+  SERVER_UNREACHABLE: -32030,
+  SERVER_REFUSED: -32031,
 } as const;
 
 // Notebook file format.

@@ -1,0 +1,161 @@
+"""The life of a kernel on a Jupyter Server: started (through /api/sessions where the
+server has sessions, so its own UI shows the notebook), restarted, interrupted and shut
+down over REST; its end told by the server (a restart after a death, a kernel gone).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote, unquote, urlparse
+
+from bridge.errors import BridgeError, ErrorCode
+from bridge.kernels.channels import KernelChannels
+from bridge.kernels.life import LinkCallback
+from bridge.kernels.remote.servers import JupyterServer
+from bridge.kernels.remote.websocket_channels import WebsocketChannels, new_client_session
+
+logger = logging.getLogger(__name__)
+
+START_TIMEOUT = 120.0  # a gateway's kernel on a cluster takes tens of seconds
+STOP_TIMEOUT = 30.0
+
+
+def session_path(notebook_uri: str | None) -> str:
+    """The path the server's sessions list shows for a notebook: its file name."""
+    if not notebook_uri:
+        return f"nbbridge-{uuid.uuid4().hex[:8]}.ipynb"
+    return PurePosixPath(unquote(urlparse(notebook_uri).path)).name or notebook_uri
+
+
+class RemoteLife:
+    """One kernel on a server: started by the bridge, or an existing one attached."""
+
+    owned = False  # the bridge's exit leaves it running on its server
+
+    def __init__(self, server: JupyterServer, spec_name: str, notebook_uri: str | None,
+                 remote_id: str | None = None,
+                 start_timeout: float = START_TIMEOUT) -> None:
+        self.server = server
+        self.kernel_id = str(uuid.uuid4())
+        self.spec_name = spec_name
+        self.notebook_uri = notebook_uri
+        self.remote_id = remote_id
+        self.start_timeout = start_timeout
+        self.client_session = new_client_session()
+        self.server_session: str | None = None
+        self.came_back = False
+        self._gone = False
+        self._restarting = False
+        self._end: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    # ------------------------------------------------------------- life
+    async def launch(self) -> None:
+        if self.remote_id is not None:
+            model = await self.server.kernel(self.remote_id)
+            if model is None:
+                raise BridgeError(ErrorCode.UNKNOWN_KERNEL,
+                                  f"{self.server.address.display} has no kernel "
+                                  f"{self.remote_id!r}")
+            self.spec_name = str(model.get("name") or self.spec_name)
+            return
+        # Enterprise Gateway reads its launch timeout from the request's env
+        env = {"KERNEL_LAUNCH_TIMEOUT": str(int(self.start_timeout))}
+        if self.server.has_sessions:
+            _, model = await self.server.call("POST", "api/sessions", {
+                "path": session_path(self.notebook_uri), "type": "notebook",
+                "name": session_path(self.notebook_uri),
+                "kernel": {"name": self.spec_name, "env": env}}, timeout=self.start_timeout)
+            self.server_session = str(model["id"])
+            self.remote_id = str(model["kernel"]["id"])
+        else:
+            _, model = await self.server.call("POST", "api/kernels", {
+                "name": self.spec_name, "env": env}, timeout=self.start_timeout)
+            self.remote_id = str(model["id"])
+        logger.info("kernel %s is %s on %s", self.kernel_id, self.remote_id,
+                    self.server.address.display)
+
+    async def relaunch(self) -> None:
+        self._renew()
+        self._restarting = True
+        try:
+            await self.server.call("POST", f"api/kernels/{self._remote()}/restart",
+                                   timeout=self.start_timeout)
+        finally:
+            self._restarting = False
+
+    async def signal_interrupt(self) -> None:
+        await self.server.call("POST", f"api/kernels/{self._remote()}/interrupt")
+
+    async def stop(self, now: bool) -> None:
+        """Shut the kernel down on its server (a kernel/shutdown, or a failed start)."""
+        if self.remote_id is None or self._gone:
+            return
+        self._gone = True
+        with contextlib.suppress(BridgeError):
+            if self.server_session is not None:
+                await self.server.call("DELETE", f"api/sessions/{self.server_session}",
+                                       timeout=STOP_TIMEOUT, allow=(404,))
+            await self.server.call("DELETE", f"api/kernels/{self._remote()}",
+                                   timeout=STOP_TIMEOUT, allow=(404,))
+
+    async def ended(self) -> str:
+        return await asyncio.shield(self._end)
+
+    def channels(self, on_link: LinkCallback) -> KernelChannels:
+        def link(state: str) -> None:
+            if state == "gone":
+                self._gone = True
+                self._finish("the kernel is gone from its server "
+                             f"({self.server.address.display})", came_back=False)
+            else:
+                on_link(state)
+
+        def server_status(state: str) -> None:
+            if state == "restarting" and not self._restarting:
+                self._finish("the kernel died and was restarted by the server",
+                             came_back=True)
+            elif state == "dead":
+                self._gone = True
+                self._finish("the server says the kernel is dead", came_back=False)
+
+        self._renew()
+        return WebsocketChannels(self.server, self._remote(), self.client_session,
+                                 on_link=link, on_server_status=server_status,
+                                 label=self.kernel_id)
+
+    @property
+    def running(self) -> bool:
+        return self.remote_id is not None and not self._gone
+
+    def said(self) -> str:
+        return ""  # what a remote kernel prints outside its channels stays on its server
+
+    async def said_all(self, timeout: float) -> None:
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        return {"pid": None, "connectionFile": None, "serverId": self.server.server_id,
+                "serverUrl": self.server.address.display, "remoteKernelId": self.remote_id,
+                "serverSessionId": self.server_session}
+
+    # ------------------------------------------------------------ helpers
+    def _remote(self) -> str:
+        if self.remote_id is None:
+            raise BridgeError(ErrorCode.KERNEL_DEAD, "the kernel has not started")
+        return quote(self.remote_id)
+
+    def _renew(self) -> None:
+        """A new incarnation: its end is still to come."""
+        if self._end.done():
+            self._end = asyncio.get_running_loop().create_future()
+        self.came_back = False
+
+    def _finish(self, reason: str, came_back: bool) -> None:
+        if not self._end.done():
+            self.came_back = came_back
+            self._end.set_result(reason)
