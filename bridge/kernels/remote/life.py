@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 START_TIMEOUT = 120.0  # a gateway's kernel on a cluster takes tens of seconds
 STOP_TIMEOUT = 30.0
+PROBE_SECONDS = 5.0
 
 
 def session_path(notebook_uri: str | None) -> str:
@@ -104,14 +105,27 @@ class RemoteLife:
                                    timeout=STOP_TIMEOUT, allow=(404,))
 
     async def ended(self) -> str:
-        return await asyncio.shield(self._end)
+        # a kernel shut down by another client leaves the websocket open and silent:
+        # the REST API is asked now and then whether it is still there
+        while True:
+            end = self._end
+            try:
+                return await asyncio.wait_for(asyncio.shield(end), PROBE_SECONDS)
+            except TimeoutError:
+                pass
+            try:
+                model = await self.server.kernel(self._remote())
+            except BridgeError:
+                continue  # the server is away: the websocket's reconnect tells
+            if model is None and end is self._end:
+                self._gone = True
+                self._finish(self._gone_reason(), came_back=False)
 
     def channels(self, on_link: LinkCallback) -> KernelChannels:
         def link(state: str) -> None:
             if state == "gone":
                 self._gone = True
-                self._finish("the kernel is gone from its server "
-                             f"({self.server.address.display})", came_back=False)
+                self._finish(self._gone_reason(), came_back=False)
             else:
                 on_link(state)
 
@@ -148,6 +162,9 @@ class RemoteLife:
         if self.remote_id is None:
             raise BridgeError(ErrorCode.KERNEL_DEAD, "the kernel has not started")
         return quote(self.remote_id)
+
+    def _gone_reason(self) -> str:
+        return f"the kernel is gone from its server ({self.server.address.display})"
 
     def _renew(self) -> None:
         """A new incarnation: its end is still to come."""

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 import socket
 import time
 import uuid
@@ -61,7 +62,9 @@ class WebsocketChannels:
         self.on_link = on_link
         self.on_server_status = on_server_status
         self.router = Router(label or remote_id)
-        self.session = Session(session=client_session, username="nbbridge", key=b"")
+        # builds headers only: the server signs what it passes to the kernel
+        self.session = Session(session=client_session, username="nbbridge",
+                               key=secrets.token_hex(16).encode())
         self.protocol: str | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
