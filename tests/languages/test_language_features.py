@@ -10,6 +10,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+
+from bridge_client import BridgeClient
+from conftest import kernel_env, require_kernel
+from kernel_helpers import ops_of, queue, run, wait_until
 from language.helpers import (
     NOTEBOOK_CAPABILITIES,
     Notebook,
@@ -18,10 +22,6 @@ from language.helpers import (
     labels,
     utf16_len,
 )
-
-from bridge_client import BridgeClient
-from conftest import kernel_env, require_kernel
-from kernel_helpers import ops_of, queue, run, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -14,7 +14,7 @@ import pytest_asyncio
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bridge_client import BridgeClient, RpcError
-from servers import RunningServer, start_jupyter_server, start_kernel_gateway
+from remote_servers import RunningServer, start_jupyter_server, start_kernel_gateway
 
 KINDS = ["jupyter_server", "kernel_gateway"]
 

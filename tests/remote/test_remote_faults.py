@@ -12,9 +12,9 @@ import psutil
 import pytest
 
 from bridge_client import BridgeClient
+from cuttable_proxy import CuttableProxy
 from kernels.kernel_helpers import queue, run
-from proxy import CuttableProxy
-from servers import RunningServer
+from remote_servers import RunningServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -9,7 +9,7 @@ import pytest
 
 from bridge_client import BridgeClient, RpcError
 from kernels.kernel_helpers import queue, run
-from servers import RunningServer
+from remote_servers import RunningServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

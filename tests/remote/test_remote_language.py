@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from language.helpers import NOTEBOOK_CAPABILITIES, Notebook, complete_until
 
 from bridge_client import BridgeClient
 from kernels.kernel_helpers import queue, run, wait_until
-from servers import RunningServer
+from language.helpers import NOTEBOOK_CAPABILITIES, Notebook, complete_until
+from remote_servers import RunningServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

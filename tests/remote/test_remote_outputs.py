@@ -10,7 +10,7 @@ from bridge.kernels.outputs import DisplayIndex
 
 from bridge_client import BridgeClient
 from kernels.kernel_helpers import run
-from servers import RunningServer
+from remote_servers import RunningServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

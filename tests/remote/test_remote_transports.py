@@ -11,7 +11,7 @@ import pytest
 
 from bridge_client import BridgeClient, RpcError
 from kernels.kernel_helpers import run
-from servers import RunningServer, start_jupyter_server
+from remote_servers import RunningServer, start_jupyter_server
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:

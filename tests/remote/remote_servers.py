@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def _environment(runtime: Path) -> dict[str, str]:
     return env
 
 
-def _wait_for(check: "callable[[], bool]", process: subprocess.Popen[bytes], log: Path,
+def _wait_for(check: Callable[[], bool], process: subprocess.Popen[bytes], log: Path,
               what: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
