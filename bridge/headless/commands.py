@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,6 +57,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-output", action="store_true",
                         help="also print cell outputs to stderr as they arrive (streams, "
                              "and the text of results and errors)")
+    parser.add_argument("--server", metavar="URL",
+                        help="run on a kernel of this Jupyter Server or gateway (its token "
+                             "from --token, the URL's ?token= or JUPYTER_TOKEN); the kernel "
+                             "is shut down there when the run ends")
+    parser.add_argument("--token", metavar="TOKEN", help="the --server's token")
+    parser.add_argument("--ca-file", metavar="PEM",
+                        help="the CA that signed an https --server's certificate")
     parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                         help="run up to N notebooks at once, each on its own kernel, each "
                              "written as it finishes (default 1)")
@@ -100,7 +108,7 @@ def _run_options(args: argparse.Namespace) -> list[RunOptions]:
     """One RunOptions per notebook; a BridgeError for options that cannot work."""
     from bridge.errors import BridgeError, ErrorCode
     from bridge.headless.parameters import check_names, read_parameter_file, typed_value
-    from bridge.headless.run import RunOptions
+    from bridge.headless.run import RunOptions, ServerTarget
 
     def bad(message: str) -> BridgeError:
         return BridgeError(ErrorCode.INVALID_PARAMS, message)
@@ -120,6 +128,15 @@ def _run_options(args: argparse.Namespace) -> list[RunOptions]:
         seen.add(notebook.resolve())
     if args.cwd is not None and not args.cwd.is_dir():
         raise bad(f"--cwd {args.cwd}: no such folder")
+    server = None
+    if args.server is not None:
+        if args.cwd is not None:
+            raise bad("--cwd is for local kernels; a --server kernel runs where its server "
+                      "puts it")
+        server = ServerTarget(args.server, args.token or os.environ.get("JUPYTER_TOKEN"),
+                              args.ca_file)
+    elif args.token is not None or args.ca_file is not None:
+        raise bad("--token and --ca-file go with --server URL")
     parameters: dict[str, object] | None = None
     if args.parameter or args.parameters_file:
         parameters = {}
@@ -132,7 +149,8 @@ def _run_options(args: argparse.Namespace) -> list[RunOptions]:
         source=notebook, output=args.output or notebook, kernel=args.kernel,
         parameters=parameters, timeout=args.timeout, allow_errors=args.allow_errors,
         cwd=args.cwd.resolve() if args.cwd else None, log_output=args.log_output,
-        label=str(notebook) if len(notebooks) > 1 else "") for notebook in notebooks]
+        label=str(notebook) if len(notebooks) > 1 else "",
+        server=server) for notebook in notebooks]
 
 
 def _report(run: RunOptions, outcome: RunOutcome, several: bool) -> None:

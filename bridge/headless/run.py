@@ -36,6 +36,7 @@ from bridge.headless.parameters import Parameters, inject_parameters, syntax_for
 from bridge.headless.progress import OutputLog, Progress, first_line, plain
 from bridge.kernels.outputs import DisplayIndex
 from bridge.kernels.registry import KernelRegistry
+from bridge.kernels.remote.servers import ServerList
 from bridge.kernels.session import KernelSession
 from bridge.kernels.specs import spec_manager
 from bridge.kernels.streaming import run_streamed
@@ -62,6 +63,14 @@ class RunOptions:
     cwd: Path | None = None  # the kernel's working directory (default: the notebook's)
     log_output: bool = False
     label: str = ""  # names the notebook in progress lines when several run at once
+    server: ServerTarget | None = None  # run on a Jupyter Server's kernel
+
+
+@dataclass(frozen=True)
+class ServerTarget:
+    url: str
+    token: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
 
 
 @dataclass
@@ -100,6 +109,7 @@ class NotebookRun:
         self._signalled: list[asyncio.Future[None]] = []
         self._ran: list[dict[str, Any]] = []
         self._read_text = ""
+        self._servers = ServerList()  # the server of a --server run
 
     async def run(self) -> RunOutcome:
         """The run's outcome; bad input, a kernel that cannot start and Ctrl-C before the
@@ -118,20 +128,47 @@ class NotebookRun:
         except BridgeError as exc:
             return RunOutcome(EXIT_BAD_INPUT, exc.message)
         finally:
+            if self.session is not None:  # the run ended early: its kernel goes too
+                with contextlib.suppress(BridgeError):
+                    await registry.shutdown(self.session.kernel_id)
             if own_registry:
                 loop.remove_signal_handler(signal.SIGINT)
                 await registry.shutdown_all()
-            elif self.session is not None:  # the run ended early: its kernel goes too
-                with contextlib.suppress(BridgeError):
-                    await registry.shutdown(self.session.kernel_id)
+            await self._servers.close()
 
     async def _run(self, registry: KernelRegistry) -> RunOutcome:
         options = self.options
         self._read_text = read_text(options.source)
         self.notebook = parse_notebook(self._read_text, self.store, options.source)
         check_writable(options.output)  # before the run, not after it
+        if options.server is not None:
+            return await self._run_remote(registry, options.server)
         name, spec = self._kernelspec()
         self.session = await self._start_kernel(registry, name, spec)
+        return await self._run_started(registry, name, spec)
+
+    async def _run_remote(self, registry: KernelRegistry, target: ServerTarget) -> RunOutcome:
+        try:
+            server = await self._servers.add(target.url, target.token, target.ca_file)
+        except BridgeError as exc:
+            raise _Stop(EXIT_KERNEL_START, exc.message) from None
+        specs = (await server.kernelspecs()).get("kernelspecs") or {}
+        asked = self._kernel_name()
+        name = asked if asked in specs else None  # None: the server's default
+        if self.options.kernel and name is None:
+            raise BridgeError(ErrorCode.INVALID_PARAMS,
+                              f"{server.address.display} has no kernelspec "
+                              f"{self.options.kernel!r} (it has: {', '.join(specs)})")
+        self._starting = asyncio.ensure_future(registry.start_remote(
+            server, name, uris.from_fs_path(str(self.options.source.resolve()))))
+        self.session = await self._await_start()
+        spec = (specs.get(self.session.spec_name) or {}).get("spec") or {}
+        return await self._run_started(registry, self.session.spec_name, spec)
+
+    async def _run_started(self, registry: KernelRegistry, name: str,
+                           spec: dict[str, Any]) -> RunOutcome:
+        options = self.options
+        assert self.session is not None
         if options.parameters is not None:
             # in the language of the kernel that runs them, whatever the notebook says
             language = self.session.language_info.get("name")
@@ -263,6 +300,10 @@ class NotebookRun:
         extra = IN_MEMORY_HISTORY if is_ipykernel(spec) else None
         self._starting = asyncio.ensure_future(registry.start(
             name, uris.from_fs_path(str(source)), cwd=str(cwd), extra_arguments=extra))
+        return await self._await_start()
+
+    async def _await_start(self) -> KernelSession:
+        assert self._starting is not None
         try:
             return await self._starting
         except asyncio.CancelledError:
@@ -276,10 +317,10 @@ class NotebookRun:
             self._starting = None
 
     async def _shut_down(self, registry: KernelRegistry, session: KernelSession) -> None:
+        # by its id: a server's kernel is shut down there, not only let go of
+        await registry.shutdown(session.kernel_id)
         if self.registry is None:
             await registry.shutdown_all()
-        else:
-            await registry.shutdown(session.kernel_id)
 
     def on_interrupt(self) -> None:
         """Ctrl-C: the first interrupts the running cell (or stops a kernel still

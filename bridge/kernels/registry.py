@@ -27,7 +27,6 @@ from jupyter_client.manager import AsyncKernelManager
 from bridge.errors import BridgeError, ErrorCode
 from bridge.kernels.life import LocalLife
 from bridge.kernels.reaper import Reaper
-from bridge.kernels.remote.life import START_TIMEOUT, RemoteLife
 from bridge.kernels.remote.servers import JupyterServer
 from bridge.kernels.session import READY_TIMEOUT, SHUTDOWN_WAIT, KernelSession
 from bridge.kernels.specs import spec_manager
@@ -36,6 +35,7 @@ from bridge.kernels.traits import KernelTraits, Transport, ipc_fits, traits_of
 logger = logging.getLogger(__name__)
 
 POOL_REFILL_DELAY = 1.0
+REMOTE_START_TIMEOUT = 120.0  # a gateway's kernel on a cluster takes tens of seconds
 # loopback TCP, encrypted with CurveZMQ when libzmq has it and the kernelspec declares
 # support (metadata.supported_encryption)
 TCP: dict[str, Any] = {"transport": "tcp", "ip": "127.0.0.1",
@@ -68,7 +68,7 @@ class KernelRegistry:
         self.on_status = on_status
         self.warm_pool = warm_pool
         self.start_timeout = READY_TIMEOUT
-        self.remote_start_timeout = START_TIMEOUT
+        self.remote_start_timeout = REMOTE_START_TIMEOUT
         self._sessions: dict[str, KernelSession] = {}
         self._by_notebook: dict[str, str] = {}
         self._runtime_dir: str | None = None
@@ -196,6 +196,8 @@ class KernelRegistry:
                            notebook_uri: str | None,
                            remote_id: str | None = None) -> KernelSession:
         """Start a kernel on a server (or attach to its running kernel `remote_id`)."""
+        from bridge.kernels.remote.life import RemoteLife  # aiohttp, when first used
+
         specs = await server.kernelspecs()
         known: dict[str, Any] = specs.get("kernelspecs") or {}
         name = kernel_name or str(specs.get("default") or "")

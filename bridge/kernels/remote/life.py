@@ -21,7 +21,6 @@ from bridge.kernels.remote.websocket_channels import WebsocketChannels, new_clie
 
 logger = logging.getLogger(__name__)
 
-START_TIMEOUT = 120.0  # a gateway's kernel on a cluster takes tens of seconds
 STOP_TIMEOUT = 30.0
 PROBE_SECONDS = 5.0
 
@@ -40,7 +39,7 @@ class RemoteLife:
 
     def __init__(self, server: JupyterServer, spec_name: str, notebook_uri: str | None,
                  remote_id: str | None = None,
-                 start_timeout: float = START_TIMEOUT) -> None:
+                 start_timeout: float = 120.0) -> None:
         self.server = server
         self.kernel_id = str(uuid.uuid4())
         self.spec_name = spec_name

@@ -13,13 +13,15 @@ import logging
 import os
 import ssl
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse, urlunparse
 
-import aiohttp
 import orjson
 
 from bridge.errors import BridgeError, ErrorCode
+
+if TYPE_CHECKING:  # aiohttp is imported when a server is first used, not at bridge start
+    import aiohttp
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +94,8 @@ class JupyterServer:
         return headers
 
     def http(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         if self._http is None or self._http.closed:
             connector: aiohttp.BaseConnector
             if self.address.unix_socket is not None:
@@ -119,6 +123,8 @@ class JupyterServer:
         """One REST call; the status and the decoded JSON body (None when empty).
         Statuses in `allow` come back; other failures raise a BridgeError that says
         what the server answered."""
+        import aiohttp
+
         url = self.address.url(path)
         headers = {}
         xsrf = self.http().cookie_jar.filter_cookies(url).get("_xsrf")  # type: ignore[arg-type]
