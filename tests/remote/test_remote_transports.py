@@ -96,3 +96,23 @@ async def test_the_environment_names_a_server(tmp_path: Path) -> None:
     finally:
         await client.shutdown()
         server.stop()
+
+
+async def test_the_token_is_never_logged(tmp_path: Path) -> None:
+    server = start_jupyter_server(tmp_path)
+    log = tmp_path / "bridge.log"
+    with log.open("wb") as stderr:
+        client = await BridgeClient.start(stderr=stderr, log_level="DEBUG")
+        try:
+            await client.initialize()
+            added = await client.request("kernel/servers/add", {
+                "url": f"{server.url}?token={server.token}"})
+            started = await client.request("kernel/start", {"serverId": added["serverId"]})
+            assert (await run(client, started["kernelId"], "1")).status == "ok"
+            assert server.token not in str(await client.request("kernel/servers/list", {}))
+        finally:
+            await client.shutdown()
+            server.stop()
+    text = log.read_text()
+    assert "kernel/servers/add" in text  # the log is at DEBUG indeed
+    assert server.token not in text
