@@ -9,6 +9,7 @@ import type { NotebookKernels } from "./kernels";
 import { vscodeLanguage } from "./languages";
 import { notebookKernelName, notebookLanguage } from "./notebookData";
 import { environmentOf, environmentSpecs, groupOf } from "./environments";
+import type { JupyterServers } from "./jupyterServers";
 import {
   KERNEL_ENVIRONMENTS,
   KERNEL_ENVIRONMENTS_CHANGED,
@@ -37,6 +38,7 @@ export class KernelControllers implements vscode.Disposable {
   constructor(
     bridge: Bridge,
     private readonly kernels: NotebookKernels,
+    private readonly servers: JupyterServers,
   ) {
     this.executions = new CellExecutions(bridge, kernels, (specName) => this.controllers.get(specName));
     this.disposables = [
@@ -48,6 +50,11 @@ export class KernelControllers implements vscode.Disposable {
         void this.listSpecs(client);
       }),
       this.watchEnvironments(),
+      servers.onDidChange(() => {
+        if (this.client !== undefined) {
+          void this.listSpecs(this.client);
+        }
+      }),
       vscode.workspace.onDidOpenNotebookDocument((notebook) => this.setAffinity(notebook)),
       vscode.workspace.onDidCloseNotebookDocument((notebook) => this.selected.delete(notebook.uri.toString())),
       vscode.window.onDidChangeActiveNotebookEditor(() => void this.preselect()),
@@ -74,7 +81,11 @@ export class KernelControllers implements vscode.Disposable {
       const found = vscode.workspace.isTrusted
         ? await client.sendRequest<EnvironmentsResult>(KERNEL_ENVIRONMENTS, {}).catch(() => ({ environments: [] }))
         : { environments: [] };
-      this.updateControllers({ ...result, specs: [...result.specs, ...environmentSpecs(found.environments)] });
+      const remote = await this.servers.specs();
+      this.updateControllers({
+        ...result,
+        specs: [...result.specs, ...environmentSpecs(found.environments), ...remote],
+      });
     } catch (error) {
       void vscode.window.showErrorMessage(`nbbridge: could not list kernels: ${errorMessage(error)}`);
     }

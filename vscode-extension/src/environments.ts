@@ -2,6 +2,7 @@
 // each one a spec named `env:<interpreter>`, marked with where it lives. Pure: no `vscode`.
 
 import type { KernelSpec, PythonEnvironment } from "./protocol";
+import { remoteOf } from "./remoteSpecs";
 
 const PREFIX = "env:";
 
@@ -29,6 +30,10 @@ export function environmentOf(spec: KernelSpec): PythonEnvironment | undefined {
 
 /** Where the kernel comes from, as the picker shows it (a NotebookController's `detail`). */
 export function groupOf(spec: KernelSpec): string {
+  const remote = remoteOf(spec);
+  if (remote !== undefined) {
+    return `Jupyter Server: ${remote.serverName}`;
+  }
   const environment = environmentOf(spec);
   if (environment === undefined) {
     return "Jupyter Kernels";

@@ -5,6 +5,7 @@ import { Bridge, errorMessage } from "./client";
 import { exportNotebook, revertToCheckpoint, saveAndCheckpoint } from "./commands";
 import { KernelControllers } from "./controller";
 import { answerInputRequests } from "./inputPrompt";
+import { JupyterServers } from "./jupyterServers";
 import { NotebookKernels } from "./kernels";
 import { BridgeSerializer, NOTEBOOK_TYPE } from "./serializer";
 import { KernelStatusBar } from "./statusBar";
@@ -17,12 +18,14 @@ export function activate(context: vscode.ExtensionContext): void {
   bridge = connection;
   const kernels = new NotebookKernels(connection);
   const serializer = new BridgeSerializer(connection);
+  const servers = new JupyterServers(connection, context.secrets);
   context.subscriptions.push(
+    servers,
     output,
     kernels,
     new KernelStatusBar(kernels),
     answerInputRequests(connection),
-    new KernelControllers(connection, kernels),
+    new KernelControllers(connection, kernels, servers),
     vscode.workspace.registerNotebookSerializer(NOTEBOOK_TYPE, serializer),
     notebookCommand("nbbridge.restartKernel", (notebook) => kernels.restart(notebook)),
     notebookCommand("nbbridge.interruptKernel", (notebook) => kernels.interrupt(notebook)),

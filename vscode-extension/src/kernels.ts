@@ -8,6 +8,7 @@ import { adoptLanguage } from "./cellLanguage";
 import type { Bridge } from "./client";
 import type { ShownOutput } from "./execution";
 import { environmentOf } from "./environments";
+import { remoteOf } from "./remoteSpecs";
 import { installIpykernel } from "./ipykernelInstall";
 import { languageInfoLanguage, vscodeLanguage } from "./languages";
 import {
@@ -20,6 +21,9 @@ import {
   type KernelState,
   type StatusParams,
 } from "./protocol";
+
+/** As the bridge's own default for a server's kernel (remoteKernelStartTimeout). */
+const REMOTE_START_SECONDS = 120;
 
 /** A notebook's kernel once the bridge started it. */
 export interface StartedKernel {
@@ -160,18 +164,25 @@ export class NotebookKernels implements vscode.Disposable {
     if (environment !== undefined && !environment.ipykernel) {
       await installIpykernel(this.bridge, environment);
     }
-    const seconds = vscode.workspace.getConfiguration("nbbridge").get<number>("kernelStartTimeout", 60);
+    const remote = remoteOf(spec);
+    // a server's kernel may take the bridge's remote start timeout (a gateway's cluster is slow)
+    const seconds =
+      remote !== undefined
+        ? REMOTE_START_SECONDS
+        : vscode.workspace.getConfiguration("nbbridge").get<number>("kernelStartTimeout", 60);
     const cwd = notebook.uri.scheme === "file" ? path.dirname(notebook.uri.fsPath) : undefined;
+    const where =
+      remote !== undefined
+        ? { serverId: remote.serverId, kernelName: remote.kernelName }
+        : environment === undefined
+          ? { kernelName: specName, cwd }
+          : { environment: environment.python, cwd };
     const cancel = new vscode.CancellationTokenSource();
     const timer = setTimeout(() => cancel.cancel(), seconds * 1000);
     try {
       const started = await this.bridge.request(
         KERNEL_START,
-        {
-          ...(environment === undefined ? { kernelName: specName } : { environment: environment.python }),
-          notebookUri: notebook.uri.toString(),
-          cwd,
-        },
+        { ...where, notebookUri: notebook.uri.toString() },
         cancel.token,
       );
       // what the kernel says it speaks, else what its kernelspec says

@@ -18,6 +18,10 @@ export const KERNEL_RESTART = "kernel/restart";
 export const KERNEL_SHUTDOWN = "kernel/shutdown";
 export const KERNEL_ENVIRONMENTS = "kernel/environments";
 export const KERNEL_INSTALL_IPYKERNEL = "kernel/installIpykernel";
+export const KERNEL_SERVERS_ADD = "kernel/servers/add";
+export const KERNEL_SERVERS_LIST = "kernel/servers/list";
+export const KERNEL_SERVERS_REMOVE = "kernel/servers/remove";
+export const KERNEL_SERVERS_KERNELS = "kernel/servers/kernels";
 
 // Notifications the bridge sends.
 export const KERNEL_OUTPUT = "kernel/output";
@@ -42,6 +46,10 @@ export const METHODS = [
   KERNEL_SHUTDOWN,
   KERNEL_ENVIRONMENTS,
   KERNEL_INSTALL_IPYKERNEL,
+  KERNEL_SERVERS_ADD,
+  KERNEL_SERVERS_LIST,
+  KERNEL_SERVERS_REMOVE,
+  KERNEL_SERVERS_KERNELS,
 ] as const;
 /** Custom notifications the bridge sends (`notifications`). */
 export const NOTIFICATIONS = [
@@ -137,7 +145,15 @@ export interface SpecsResult {
   default: string;
 }
 
-export type KernelState = "starting" | "idle" | "busy" | "restarting" | "dead";
+export type KernelState =
+  | "starting"
+  | "idle"
+  | "busy"
+  | "restarting"
+  | "dead"
+  /** the link to a server's kernel dropped, or is being made again */
+  | "disconnected"
+  | "reconnecting";
 
 export interface StartParams {
   kernelName?: string;
@@ -145,6 +161,41 @@ export interface StartParams {
   environment?: string;
   notebookUri?: string;
   cwd?: string;
+  /** a Jupyter Server's kernel (`kernel/servers/add`), with `kernelName` or `remoteKernelId` */
+  serverId?: string;
+  remoteKernelId?: string;
+}
+
+/** `kernel/servers/add`'s params. */
+export interface AddServerParams {
+  url: string;
+  token?: string;
+  caFile?: string;
+  name?: string;
+}
+
+/** A Jupyter Server the bridge may use (`kernel/servers/add`, `kernel/servers/list`). */
+export interface JupyterServerInfo {
+  serverId: string;
+  url: string;
+  name: string;
+  version: string;
+  hasSessions: boolean;
+  caFile: string | null;
+}
+
+/** `kernel/servers/kernels`'s result. */
+export interface ServerKernelsResult {
+  default: string | null;
+  specs: { name: string; displayName: string; language: string; interruptMode: "signal" | "message" }[];
+  running: {
+    id: string;
+    name: string;
+    executionState: string | null;
+    lastActivity: string | null;
+    connections: number | null;
+    path: string | null;
+  }[];
 }
 
 /** The `kernel/start` and `kernel/restart` result. */
@@ -159,8 +210,11 @@ export interface StartResult {
   supportedFeatures: string[];
   state: KernelState;
   pid: number | null;
-  connectionFile: string;
-  transport: "ipc" | "tcp";
+  connectionFile: string | null;
+  transport: "ipc" | "tcp" | "websocket";
+  serverId?: string;
+  serverUrl?: string;
+  remoteKernelId?: string;
   interruptMode: "signal" | "message";
 }
 
@@ -277,6 +331,10 @@ export interface Requests {
   [KERNEL_SHUTDOWN]: { params: KernelParams; result: null };
   [KERNEL_ENVIRONMENTS]: { params: Record<string, never>; result: EnvironmentsResult };
   [KERNEL_INSTALL_IPYKERNEL]: { params: EnvironmentParams; result: PythonEnvironment };
+  [KERNEL_SERVERS_ADD]: { params: AddServerParams; result: JupyterServerInfo };
+  [KERNEL_SERVERS_LIST]: { params: Record<string, never>; result: { servers: JupyterServerInfo[] } };
+  [KERNEL_SERVERS_REMOVE]: { params: { serverId: string }; result: null };
+  [KERNEL_SERVERS_KERNELS]: { params: { serverId: string }; result: ServerKernelsResult };
 }
 
 export type Method = keyof Requests;

@@ -23,7 +23,14 @@ export class KernelStatusBar implements vscode.Disposable {
       return;
     }
     const state = this.kernels.stateOf(kernel.kernelId) ?? "starting";
-    const icon = state === "busy" ? "$(circle-filled)" : state === "dead" ? "$(error)" : "$(circle-outline)";
+    const icon =
+      state === "busy"
+        ? "$(circle-filled)"
+        : state === "dead"
+          ? "$(error)"
+          : state === "disconnected" || state === "reconnecting"
+            ? "$(debug-disconnect)"
+            : "$(circle-outline)";
     this.item.text = `${icon} ${kernel.spec.displayName}: ${state}`;
     this.item.tooltip = `nbbridge kernel ${kernel.kernelId} is ${state}`;
     this.item.show();
