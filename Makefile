@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint pytest bench venv clean vsix ext-check editor e2e neovim pdf-tools stress kernels
+.PHONY: run test lint pytest bench venv clean vsix ext-check editor e2e neovim pdf-tools stress kernels gateways
 
 $(STAMP): pyproject.toml
 	@echo "==> creating $(VENV) and installing nbbridge with its test extras"
@@ -44,7 +44,20 @@ pdf-tools:
 kernels:
 	@PYTHON=$(PYTHON) tests/languages/install-kernels.sh .tools/kernels
 
-pytest: $(STAMP) neovim pdf-tools kernels
+# Jupyter Enterprise Gateway pins an older jupyter_server: it gets a venv of its own, for
+# the tests marked enterprise_gateway (they fail in CI if it is missing).
+EG_VENV := .tools/enterprise-gateway
+$(EG_VENV)/.installed:
+	@echo "==> installing Jupyter Enterprise Gateway in $(EG_VENV) (its own venv)"
+	@test -x $(EG_VENV)/bin/python || $(PYTHON) -m venv $(EG_VENV)
+	@$(EG_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  jupyter_enterprise_gateway ipykernel 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@touch $@
+
+gateways: $(EG_VENV)/.installed
+	@echo "==> $$($(EG_VENV)/bin/jupyter-enterprisegateway --version 2>/dev/null | tail -1 | sed 's/^/Enterprise Gateway /') in $(EG_VENV)"
+
+pytest: $(STAMP) neovim pdf-tools kernels gateways
 	@echo "==> pytest"
 	@$(VENV)/bin/pytest -q
 

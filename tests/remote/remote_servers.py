@@ -159,3 +159,43 @@ def start_kernel_gateway(base: Path) -> RunningServer:
         server.stop()
         raise
     return server
+
+
+ENTERPRISE_GATEWAY = Path(__file__).resolve().parents[2] / ".tools" / "enterprise-gateway"
+
+
+def start_enterprise_gateway(base: Path) -> RunningServer:
+    """Jupyter Enterprise Gateway from its own venv (it pins an older jupyter_server),
+    launching local kernels from that venv."""
+    base.mkdir(parents=True, exist_ok=True)
+    runtime = base / "runtime"
+    runtime.mkdir(exist_ok=True)
+    port, token = free_port(), secrets.token_hex(16)
+    log = base / "enterprise_gateway.log"
+    env = _environment(runtime)
+    env["PATH"] = f"{ENTERPRISE_GATEWAY / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("JUPYTER_PATH", None)
+    env.pop("PYTHONPATH", None)
+    process = subprocess.Popen(
+        [str(ENTERPRISE_GATEWAY / "bin" / "jupyter-enterprisegateway"), "--ip=127.0.0.1",
+         f"--port={port}", "--port_retries=0", f"--EnterpriseGatewayApp.auth_token={token}",
+         # it refuses kernels to root by default; the tests may run as root
+         "--EnterpriseGatewayApp.unauthorized_users=set()"],
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        cwd=base)
+    server = RunningServer("enterprise_gateway", f"http://127.0.0.1:{port}/", token, process,
+                           base, log)
+
+    def ready() -> bool:
+        try:
+            server.api("api/kernelspecs")
+        except (urllib.error.URLError, ConnectionError, OSError):
+            return False
+        return True
+
+    try:
+        _wait_for(ready, process, log, "enterprise gateway")
+    except BaseException:
+        server.stop()
+        raise
+    return server

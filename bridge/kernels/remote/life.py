@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import logging
 import uuid
 from pathlib import PurePosixPath
@@ -63,8 +64,9 @@ class RemoteLife:
                                   f"{self.remote_id!r}")
             self.spec_name = str(model.get("name") or self.spec_name)
             return
-        # Enterprise Gateway reads its launch timeout from the request's env
-        env = {"KERNEL_LAUNCH_TIMEOUT": str(int(self.start_timeout))}
+        # Enterprise Gateway reads the launch timeout and the user from the request's env
+        env = {"KERNEL_LAUNCH_TIMEOUT": str(int(self.start_timeout)),
+               "KERNEL_USERNAME": getpass.getuser()}
         if self.server.has_sessions:
             _, model = await self.server.call("POST", "api/sessions", {
                 "path": session_path(self.notebook_uri), "type": "notebook",

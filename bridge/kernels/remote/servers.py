@@ -154,11 +154,12 @@ class JupyterServer:
     def _refusal(self, method: str, path: str, status: int, data: Any, text: str) -> str:
         where = f"{self.address.display}: {method} {path}"
         if status in (401, 403):
-            told = "no token was given" if not self.token else "the token was refused"
             detail = _message_of(data, text)
-            return (f"{where} was refused ({status}): {told}"
-                    + (f" ({detail})" if detail else "")
-                    + "; give the server's token (jupyter server list prints it)")
+            if detail:
+                return f"{where} was refused ({status}): {detail}"
+            told = "no token was given" if not self.token else "the token was refused"
+            return (f"{where} was refused ({status}): {told}; give the server's token "
+                    "(`jupyter server list` prints it)")
         return f"{where} failed ({status}): {_message_of(data, text) or 'no detail'}"
 
     async def probe(self) -> None:
@@ -166,7 +167,8 @@ class JupyterServer:
         _, about = await self.call("GET", "api")
         self.version = str((about or {}).get("version", ""))
         await self.kernelspecs()  # /api itself needs no token on jupyter_server
-        status, _ = await self.call("GET", "api/sessions", allow=(404, 405))
+        # Enterprise Gateway answers 403 there, Kernel Gateway 404: neither has sessions
+        status, _ = await self.call("GET", "api/sessions", allow=(403, 404, 405))
         self.has_sessions = status < 300
 
     async def kernelspecs(self) -> dict[str, Any]:
