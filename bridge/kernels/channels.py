@@ -30,9 +30,15 @@ class KernelChannels(Protocol):
         ...
 
     def send(self, channel: str, msg_type: str, content: dict[str, Any],
-             handler: RouteHandler | None = None, subshell_id: str | None = None) -> str:
-        """Send one message; `handler` gets every message parented to it. Returns its
-        msg_id."""
+             handler: RouteHandler | None = None, subshell_id: str | None = None,
+             buffers: list[bytes] | None = None) -> str:
+        """Send one message (with binary `buffers`, as comm messages carry them);
+        `handler` gets every message parented to it. Returns its msg_id."""
+        ...
+
+    def set_fallback(self, handler: RouteHandler | None) -> None:
+        """Messages whose parent is routed to nobody go here (comm traffic a kernel sends
+        on its own, or in answer to a message sent without a handler); None drops them."""
         ...
 
     def forget(self, msg_id: str) -> None:
