@@ -21,14 +21,17 @@ from bridge.notebook.file_content import parse_body
 from bridge.notebook.store import NotebookStore
 from bridge.options import read_options
 from bridge.rpc.contract import (
+    KERNEL_COMM_INFO,
     KERNEL_ENVIRONMENTS,
     KERNEL_EXECUTE,
     KERNEL_INSTALL_IPYKERNEL,
     KERNEL_INTERRUPT,
     KERNEL_RESTART,
+    KERNEL_SEND_COMM,
     KERNEL_SHUTDOWN,
     KERNEL_SPECS,
     KERNEL_START,
+    KERNEL_WIDGET_STATE,
     NOTEBOOK_CHECKPOINT,
     NOTEBOOK_DESERIALIZE,
     NOTEBOOK_EXPORT,
@@ -130,6 +133,8 @@ def create_server(max_notebook_bytes: int = requests.DEFAULT_MAX_NOTEBOOK_BYTES,
         KERNEL_RESTART: kernels.restart, KERNEL_SHUTDOWN: kernels.shutdown,
         KERNEL_ENVIRONMENTS: kernels.list_environments,
         KERNEL_INSTALL_IPYKERNEL: kernels.install_ipykernel,
+        KERNEL_SEND_COMM: kernels.send_comm, KERNEL_COMM_INFO: kernels.comm_info,
+        KERNEL_WIDGET_STATE: kernels.widget_state,
         NOTEBOOK_EXPORT: export.export_request, NOTEBOOK_CHECKPOINT: checkpoints.checkpoint_request,
     }
     for method, answer in answers.items():

@@ -20,6 +20,10 @@ KERNEL_RESTART = "kernel/restart"
 KERNEL_SHUTDOWN = "kernel/shutdown"
 KERNEL_ENVIRONMENTS = "kernel/environments"
 KERNEL_INSTALL_IPYKERNEL = "kernel/installIpykernel"
+KERNEL_SEND_COMM = "kernel/sendComm"
+KERNEL_COMM_INFO = "kernel/commInfo"
+KERNEL_WIDGET_STATE = "kernel/widgetState"
+KERNEL_COMM = "kernel/comm"
 KERNEL_OUTPUT = "kernel/output"
 KERNEL_STATUS = "kernel/status"
 KERNEL_INPUT = "kernel/input"
@@ -27,7 +31,8 @@ KERNEL_ENVIRONMENTS_CHANGED = "kernel/environmentsChanged"
 SCRIPT_CELL_RESULT = "script/cellResult"
 KERNEL_METHODS = [KERNEL_SPECS, KERNEL_START, KERNEL_EXECUTE, KERNEL_INTERRUPT,
                   KERNEL_RESTART, KERNEL_SHUTDOWN, KERNEL_ENVIRONMENTS,
-                  KERNEL_INSTALL_IPYKERNEL]
+                  KERNEL_INSTALL_IPYKERNEL, KERNEL_SEND_COMM, KERNEL_COMM_INFO,
+                  KERNEL_WIDGET_STATE]
 
 CUSTOM_METHODS: list[str] = [
     NOTEBOOK_DESERIALIZE, NOTEBOOK_SERIALIZE,
@@ -37,7 +42,7 @@ CUSTOM_METHODS: list[str] = [
 """Every custom request the bridge answers, advertised in the initialize result."""
 
 SERVER_NOTIFICATIONS: list[str] = [KERNEL_OUTPUT, KERNEL_STATUS, SCRIPT_CELL_RESULT,
-                                   KERNEL_ENVIRONMENTS_CHANGED]
+                                   KERNEL_ENVIRONMENTS_CHANGED, KERNEL_COMM]
 """Custom notifications the bridge sends to the client."""
 
 SERVER_REQUESTS: list[str] = [KERNEL_INPUT]

@@ -18,12 +18,16 @@ export const KERNEL_RESTART = "kernel/restart";
 export const KERNEL_SHUTDOWN = "kernel/shutdown";
 export const KERNEL_ENVIRONMENTS = "kernel/environments";
 export const KERNEL_INSTALL_IPYKERNEL = "kernel/installIpykernel";
+export const KERNEL_SEND_COMM = "kernel/sendComm";
+export const KERNEL_COMM_INFO = "kernel/commInfo";
+export const KERNEL_WIDGET_STATE = "kernel/widgetState";
 
 // Notifications the bridge sends.
 export const KERNEL_OUTPUT = "kernel/output";
 export const KERNEL_STATUS = "kernel/status";
 export const SCRIPT_CELL_RESULT = "script/cellResult";
 export const KERNEL_ENVIRONMENTS_CHANGED = "kernel/environmentsChanged";
+export const KERNEL_COMM = "kernel/comm";
 
 // Requests the bridge sends.
 export const KERNEL_INPUT = "kernel/input";
@@ -42,6 +46,9 @@ export const METHODS = [
   KERNEL_SHUTDOWN,
   KERNEL_ENVIRONMENTS,
   KERNEL_INSTALL_IPYKERNEL,
+  KERNEL_SEND_COMM,
+  KERNEL_COMM_INFO,
+  KERNEL_WIDGET_STATE,
 ] as const;
 /** Custom notifications the bridge sends (`notifications`). */
 export const NOTIFICATIONS = [
@@ -49,6 +56,7 @@ export const NOTIFICATIONS = [
   KERNEL_STATUS,
   SCRIPT_CELL_RESULT,
   KERNEL_ENVIRONMENTS_CHANGED,
+  KERNEL_COMM,
 ] as const;
 /** Custom requests the bridge sends (`serverRequests`). */
 export const SERVER_REQUESTS = [KERNEL_INPUT] as const;
@@ -209,6 +217,48 @@ export interface InputResult {
   value: string;
 }
 
+// Comms (ipywidgets, anywidget, any comm target).
+
+export type CommMsgType = "comm_open" | "comm_msg" | "comm_close";
+
+/** A comm message's content as Jupyter has it: `comm_id`, `data`, `target_name`... */
+export type CommContent = { comm_id: string; data?: Record<string, unknown> } & Record<string, unknown>;
+
+export interface CommParams {
+  kernelId: string;
+  executionId: string | null;
+  msgType: CommMsgType;
+  content: CommContent;
+  metadata: Record<string, unknown>;
+  /** base64 */
+  buffers: string[];
+}
+
+export interface SendCommParams {
+  kernelId: string;
+  msgType: CommMsgType;
+  content: CommContent;
+  buffers?: string[];
+  executionId?: string;
+}
+
+export interface CommInfoParams {
+  kernelId: string;
+  targetName?: string;
+}
+
+export interface CommInfoResult {
+  status: string;
+  comms: Record<string, { target_name: string }>;
+}
+
+/** application/vnd.jupyter.widget-state+json, as metadata.widgets holds it. */
+export interface WidgetState {
+  version_major: number;
+  version_minor: number;
+  state: Record<string, unknown>;
+}
+
 export interface ScriptCellResultParams {
   uri: string;
   cell: { index: number; startLine: number; endLine: number; title: string };
@@ -275,6 +325,9 @@ export interface Requests {
   [KERNEL_SHUTDOWN]: { params: KernelParams; result: null };
   [KERNEL_ENVIRONMENTS]: { params: Record<string, never>; result: EnvironmentsResult };
   [KERNEL_INSTALL_IPYKERNEL]: { params: EnvironmentParams; result: PythonEnvironment };
+  [KERNEL_SEND_COMM]: { params: SendCommParams; result: { msgId: string } };
+  [KERNEL_COMM_INFO]: { params: CommInfoParams; result: CommInfoResult };
+  [KERNEL_WIDGET_STATE]: { params: KernelParams; result: WidgetState };
 }
 
 export type Method = keyof Requests;
