@@ -114,6 +114,10 @@ class KernelComms:
         self.targets.clear()
         self._capturing.clear()
         self._channels = None
+        self.abort_runs()
+
+    def abort_runs(self) -> None:
+        """The kernel is gone: no client comm message waits for it any more."""
         for run in list(self._runs):
             run.finish_abnormally(None)
         self._runs.clear()
@@ -223,24 +227,24 @@ class KernelComms:
     # -------------------------------------------------------------- from the client
     def send(self, msg_type: str, content: dict[str, Any], buffers: list[bytes],
              on_output: Callable[[dict[str, Any]], None] | None,
-             deliver: CommSink | None, on_done: Callable[[], None] | None = None) -> str:
+             deliver: CommSink | None) -> CommRun:
         """Send a client's comm message; the kernel's outputs in handling it go to
-        `on_output` (output operations), its comm messages to `deliver`. Returns its
-        msg_id."""
+        `on_output` (output operations), its comm messages to `deliver`. `finish()` on
+        the run returned waits until the kernel has handled it."""
         if msg_type not in COMM_TYPES:
             raise ValueError(f"not a comm message type: {msg_type!r}")
         if self._channels is None:
             raise RuntimeError("the kernel is not connected")
         self._record(msg_type, content, buffers)
         run = CommRun(msg_type, content, buffers, on_output or _ignore,
-                      self.filter(deliver), self._runs, on_done)
+                      self.filter(deliver), self._runs)
         run.send(self._channels)
         model = self.models.get(str(content.get("comm_id", "")))
         data = content.get("data") or {}
         if model is not None and msg_type == "comm_msg" and data.get("method") == "update":
             for key in data.get("state") or {}:
                 model.expected_echo[key] = run.msg_id
-        return run.msg_id
+        return run
 
     async def comm_info(self, target_name: str | None) -> dict[str, Any]:
         """The kernel's comm_info_reply content: its open comms (of one target)."""
@@ -288,30 +292,21 @@ class CommRun(Execution):
 
     def __init__(self, msg_type: str, content: dict[str, Any], buffers: list[bytes],
                  on_output: Callable[[dict[str, Any]], None],
-                 iopub_filter: Callable[[dict[str, Any]], bool], runs: set[CommRun],
-                 on_done: Callable[[], None] | None) -> None:
+                 iopub_filter: Callable[[dict[str, Any]], bool],
+                 runs: set[CommRun]) -> None:
         super().__init__("", "", on_output, None, False, _no_interrupt, iopub_filter)
         self._msg_type = msg_type
         self._content = content
         self._buffers = buffers
         self._runs = runs
-        self._on_done = on_done
 
     def send(self, channels: KernelChannels) -> None:
         self._channels = channels
         self._done = asyncio.get_running_loop().create_future()
-        self._done.add_done_callback(self._ended)
+        self._done.add_done_callback(lambda _: self._runs.discard(self))
         self._runs.add(self)
         self.msg_id = channels.send("shell", self._msg_type, self._content, self.on_message,
                                     buffers=self._buffers)
-
-    def _ended(self, done: asyncio.Future[dict[str, Any]]) -> None:
-        self._runs.discard(self)
-        if self._channels is not None:
-            # a callback's late output (a thread it started) still comes for a while
-            self._channels.retire(self.msg_id)
-        if self._on_done is not None:
-            self._on_done()
 
     def _finish_if_complete(self) -> None:
         if self._idle and self._done is not None and not self._done.done():
@@ -321,7 +316,9 @@ class CommRun(Execution):
 
 def comm_params(msg: dict[str, Any]) -> dict[str, Any]:
     """A comm message as `kernel/comm` carries it (buffers base64)."""
-    return {"msgType": msg["header"].get("msg_type"), "content": msg["content"],
+    parent = (msg.get("parent_header") or {}).get("msg_id") or None
+    return {"msgType": msg["header"].get("msg_type"), "parentMsgId": parent,
+            "content": msg["content"],
             "metadata": msg.get("metadata") or {},
             "buffers": [base64.b64encode(bytes(b)).decode("ascii")
                         for b in msg.get("buffers") or []]}

@@ -119,8 +119,9 @@ class KernelService:
             raise BridgeError(ErrorCode.INVALID_PARAMS,
                               f"'buffers' must be base64 strings: {exc}") from exc
         execution_id = optional(params, "executionId", str)
-        msg_id = send_comm_streamed(session, msg_type, content, buffers, execution_id,
-                                    self._rpc)
+        client_msg_id = optional(params, "msgId", str)
+        msg_id = await send_comm_streamed(session, msg_type, content, buffers,
+                                          execution_id, client_msg_id, self._rpc)
         return {"msgId": msg_id}
 
     async def comm_info(self, params: Any) -> dict[str, Any]:

@@ -249,6 +249,7 @@ class KernelSession:
         return reply
 
     def _abort_all(self, running_output: dict[str, Any] | None) -> None:
+        self.comms.abort_runs()
         for queued in self._waiting:
             queued.aborted = True
         if self._running is not None:

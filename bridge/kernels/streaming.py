@@ -70,29 +70,44 @@ async def run_streamed(
             batcher.close()  # every output notification goes out before the response
 
 
-def comm_notifier(rpc: Rpc, head: dict[str, Any],
-                  batcher: OutputBatcher | None = None) -> CommSink:
+def comm_notifier(rpc: Rpc, head: dict[str, Any], batcher: OutputBatcher | None = None,
+                  parent_names: dict[str, str] | None = None) -> CommSink:
     """Comm messages as `kernel/comm` notifications, after the outputs that came before
-    them (the batcher's pending ones are sent first)."""
+    them (the batcher's pending ones are sent first); `parent_names` gives the client's
+    own id of a message the bridge sent for it."""
     def on_comm(msg: dict[str, Any]) -> None:
         if batcher is not None:
             batcher.flush()
-        rpc.notify(KERNEL_COMM, {**head, **comm_params(msg)})
+        params = comm_params(msg)
+        if parent_names:
+            params["parentMsgId"] = parent_names.get(params["parentMsgId"],
+                                                     params["parentMsgId"])
+        rpc.notify(KERNEL_COMM, {**head, **params})
     return on_comm
 
 
-def send_comm_streamed(session: KernelSession, msg_type: str, content: dict[str, Any],
-                       buffers: list[bytes], execution_id: str | None, rpc: Rpc) -> str:
-    """Send a client's comm message; what the kernel prints or sends back in handling it
-    goes to the client as `kernel/output` and `kernel/comm` under `execution_id`."""
+async def send_comm_streamed(session: KernelSession, msg_type: str, content: dict[str, Any],
+                             buffers: list[bytes], execution_id: str | None,
+                             client_msg_id: str | None, rpc: Rpc) -> str:
+    """Send a client's comm message and return once the kernel has handled it; what the
+    kernel prints or sends back meanwhile goes to the client as `kernel/output` and
+    `kernel/comm` under `execution_id`. Returns the message's msg_id."""
     head = {"kernelId": session.kernel_id, "executionId": execution_id}
     batcher = None if execution_id is None else OutputBatcher(
         lambda ops: rpc.notify(KERNEL_OUTPUT, {**head, "ops": ops}))
-    return session.comms.send(
+    names: dict[str, str] = {}
+    run = session.comms.send(
         msg_type, content, buffers,
         on_output=None if batcher is None else batcher.add,
-        deliver=comm_notifier(rpc, head, batcher),
-        on_done=None if batcher is None else batcher.close)
+        deliver=comm_notifier(rpc, head, batcher, names))
+    if client_msg_id is not None:
+        names[run.msg_id] = client_msg_id
+    try:
+        await run.finish()
+    finally:
+        if batcher is not None:
+            batcher.close()
+    return run.msg_id
 
 
 async def _ask_client(rpc: Rpc, params: dict[str, Any]) -> str:

@@ -67,18 +67,20 @@ async def test_comm_round_trip_with_buffers(module_bridge: BridgeClient,
     assert opened["buffers"] == [b64(b"cba\x02\x01\x00")]
 
     execution_id = new_execution_id()
-    await module_bridge.request("kernel/sendComm", {
+    sent = await module_bridge.request("kernel/sendComm", {
         "kernelId": kernel_id, "msgType": "comm_msg", "executionId": execution_id,
-        "content": {"comm_id": comm_id, "data": {"n": 5}},
+        "msgId": "client-own-id", "content": {"comm_id": comm_id, "data": {"n": 5}},
         "buffers": [b64(bytes(range(256))), b64(b"xy")]})
-    await wait_until(lambda: len(comms_of(module_bridge, comm_id)) >= 2)
+    # answered once the kernel handled it: its answer and its print came before
+    assert len(comms_of(module_bridge, comm_id)) == 2
     echoed = comms_of(module_bridge, comm_id)[1]
     assert echoed["executionId"] == execution_id
+    assert echoed["parentMsgId"] == "client-own-id" != sent["msgId"]
     assert echoed["content"]["data"] == {"echo": {"n": 5}}
     assert echoed["buffers"] == [b64(bytes(range(256))[::-1]), b64(b"yx")]
     # what the kernel printed in handling it goes to the executionId the client gave
-    await wait_until(lambda: "got 5" in "".join(
-        op.get("text", "") for op in ops_of(module_bridge, execution_id)))
+    assert outputs_from(ops_of(module_bridge, execution_id)) == [
+        {"output_type": "stream", "name": "stdout", "text": "got 5\n"}]
 
     info = await module_bridge.request("kernel/commInfo",
                                        {"kernelId": kernel_id, "targetName": "echo"})
@@ -220,8 +222,8 @@ async def test_slider_set_by_the_client_runs_its_observer(
         "kernelId": kernel_id, "msgType": "comm_msg", "executionId": callback_id,
         "content": {"comm_id": model_id, "data": {
             "method": "update", "state": {"value": 7}, "buffer_paths": []}}})
-    await wait_until(lambda: "value is 7" in "".join(
-        op.get("text", "") for op in ops_of(module_bridge, callback_id)))
+    assert outputs_from(ops_of(module_bridge, callback_id)) == [
+        {"output_type": "stream", "name": "stdout", "text": "value is 7\n"}]
     check = await run(module_bridge, kernel_id, "print(slider.value)")
     assert check.text() == "7\n"
     state = await module_bridge.request("kernel/widgetState", {"kernelId": kernel_id})

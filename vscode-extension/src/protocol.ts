@@ -228,6 +228,8 @@ export interface CommParams {
   kernelId: string;
   executionId: string | null;
   msgType: CommMsgType;
+  /** the request it answers: for a `kernel/sendComm`, the client's own `msgId` */
+  parentMsgId: string | null;
   content: CommContent;
   metadata: Record<string, unknown>;
   /** base64 */
@@ -240,6 +242,8 @@ export interface SendCommParams {
   content: CommContent;
   buffers?: string[];
   executionId?: string;
+  /** the client's id for this message: replies name it as their parentMsgId */
+  msgId?: string;
 }
 
 export interface CommInfoParams {
