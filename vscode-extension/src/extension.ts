@@ -8,6 +8,7 @@ import { answerInputRequests } from "./inputPrompt";
 import { NotebookKernels } from "./kernels";
 import { BridgeSerializer, NOTEBOOK_TYPE } from "./serializer";
 import { KernelStatusBar } from "./statusBar";
+import { WidgetMessaging } from "./widgetMessaging";
 
 let bridge: Bridge | undefined;
 
@@ -17,12 +18,14 @@ export function activate(context: vscode.ExtensionContext): void {
   bridge = connection;
   const kernels = new NotebookKernels(connection);
   const serializer = new BridgeSerializer(connection);
+  const controllers = new KernelControllers(connection, kernels);
   context.subscriptions.push(
     output,
     kernels,
     new KernelStatusBar(kernels),
     answerInputRequests(connection),
-    new KernelControllers(connection, kernels),
+    controllers,
+    new WidgetMessaging(connection, kernels, controllers.executions),
     vscode.workspace.registerNotebookSerializer(NOTEBOOK_TYPE, serializer),
     notebookCommand("nbbridge.restartKernel", (notebook) => kernels.restart(notebook)),
     notebookCommand("nbbridge.interruptKernel", (notebook) => kernels.interrupt(notebook)),
