@@ -38,6 +38,7 @@ from bridge.kernels.outputs import DisplayIndex
 from bridge.kernels.registry import KernelRegistry
 from bridge.kernels.session import KernelSession
 from bridge.kernels.specs import spec_manager
+from bridge.kernels.comms import WIDGET_STATE_MIME
 from bridge.kernels.streaming import run_streamed
 from bridge.notebook.files import check_writable, parse_notebook, read_text, write_atomically
 from bridge.notebook.store import NotebookStore
@@ -140,6 +141,7 @@ class NotebookRun:
         cells = self.notebook.get("cells", [])
         runnable = [index for index, cell in enumerate(cells) if _runnable(cell)]
         outcome = await self._run_cells(runnable)
+        self._store_widget_state()
         # the kernel is no longer needed: it shuts down while the file is written
         session, self.session = self.session, None
         written, stopped = await asyncio.gather(
@@ -320,6 +322,21 @@ class NotebookRun:
             metadata = cell.get("metadata")
             if isinstance(metadata, dict):
                 metadata.pop("execution", None)
+
+    def _store_widget_state(self) -> None:
+        """metadata.widgets: the state of the widget models this run's kernel holds (as
+        nbclient writes it), so the notebook shows them without a kernel; a notebook whose
+        run made none keeps no stale state that no view of it names."""
+        assert self.session is not None
+        state = self.session.comms.widget_state()
+        metadata = self.notebook.setdefault("metadata", {})
+        if state["state"]:
+            widgets = metadata.setdefault("widgets", {})
+            widgets[WIDGET_STATE_MIME] = state
+        elif isinstance(metadata.get("widgets"), dict):
+            metadata["widgets"].pop(WIDGET_STATE_MIME, None)
+            if not metadata["widgets"]:
+                del metadata["widgets"]
 
     def _write(self) -> Path:
         """Write the run's notebook; returns where (see `diverted_output`)."""
