@@ -34,11 +34,11 @@ from bridge.headless.exits import (
 )
 from bridge.headless.parameters import Parameters, inject_parameters, syntax_for
 from bridge.headless.progress import OutputLog, Progress, first_line, plain
+from bridge.kernels.comms import WIDGET_STATE_MIME
 from bridge.kernels.outputs import DisplayIndex
 from bridge.kernels.registry import KernelRegistry
 from bridge.kernels.session import KernelSession
 from bridge.kernels.specs import spec_manager
-from bridge.kernels.comms import WIDGET_STATE_MIME
 from bridge.kernels.streaming import run_streamed
 from bridge.notebook.files import check_writable, parse_notebook, read_text, write_atomically
 from bridge.notebook.store import NotebookStore
