@@ -9,6 +9,7 @@ import { NotebookKernels } from "./kernels";
 import { BridgeSerializer, NOTEBOOK_TYPE } from "./serializer";
 import { KernelStatusBar } from "./statusBar";
 import { WidgetMessaging } from "./widgetMessaging";
+import { saveWidgetState } from "./widgetSave";
 
 let bridge: Bridge | undefined;
 
@@ -26,6 +27,7 @@ export function activate(context: vscode.ExtensionContext): void {
     answerInputRequests(connection),
     controllers,
     new WidgetMessaging(connection, kernels, controllers.executions),
+    saveWidgetState(connection, kernels),
     vscode.workspace.registerNotebookSerializer(NOTEBOOK_TYPE, serializer),
     notebookCommand("nbbridge.restartKernel", (notebook) => kernels.restart(notebook)),
     notebookCommand("nbbridge.interruptKernel", (notebook) => kernels.interrupt(notebook)),

@@ -2,12 +2,14 @@
 // state. code-server + headless Chromium, a real bridge and ipykernel with ipywidgets.
 
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Editor, ROOT, missingPart } from "./editor";
 
 const FIXTURES = path.join(ROOT, "vscode-extension", "test", "e2e", "fixtures");
 const WIDGETS = "widgets.ipynb";
+const SAVED_COPY = "widgets-saved.ipynb";
 const LONG = { timeout: 180_000 };
 
 const missing = missingPart();
@@ -59,6 +61,31 @@ describe("Jupyter widgets in code-server", { skip: missing }, () => {
     await editor.outputs().getByText("cell_line").waitFor(LONG);
     assert.equal(await editor.outputs().getByText("erased_line").count(), 0);
     await editor.screenshot("widgets-03-output-widget");
+  });
+
+  test("saving writes the widgets' state; reopened without a kernel, the slider is drawn from it", LONG, async () => {
+    await editor.focusCell("kernel_value");
+    await editor.page.keyboard.press("Control+S");
+    await editor.dirtyTab(WIDGETS).waitFor({ state: "detached", ...LONG });
+    const saved = JSON.parse(fs.readFileSync(editor.file(WIDGETS), "utf8")) as {
+      metadata: { widgets?: Record<string, { state: Record<string, { model_name: string; state: { value?: number } }> }> };
+    };
+    const models = Object.values(saved.metadata.widgets?.["application/vnd.jupyter.widget-state+json"]?.state ?? {});
+    assert.deepEqual(
+      models.filter((model) => model.model_name === "IntSliderModel").map((model) => model.state.value),
+      [4],
+    );
+    // the saved file as another notebook, which no kernel has run
+    const kernels = editor.kernelPids().length;
+    fs.copyFileSync(editor.file(WIDGETS), editor.file(SAVED_COPY));
+    await editor.command("View: Close All Editors");
+    await editor.openNotebook(SAVED_COPY);
+    const slider = editor.outputs().locator(".widget-slider", { hasText: "wslider" });
+    await slider.waitFor(LONG);
+    await editor.outputs().locator(".widget-readout", { hasText: "4" }).waitFor(LONG);
+    await editor.outputs().locator(".jupyter-widget-output, .widget-output", { hasText: "captured_line" }).waitFor(LONG);
+    assert.equal(editor.kernelPids().length, kernels, "drawing saved widgets started a kernel");
+    await editor.screenshot("widgets-04-saved-state");
   });
 });
 
