@@ -80,7 +80,7 @@ $(WHEELS)/MANIFEST.txt: $(STAMP) pyproject.toml $(shell find bridge -name '*.py'
 	@echo "==> the bridge's wheels for the .vsix (nbbridge and its dependencies, CPython 3.11-3.13)"
 	@$(EXT)/scripts/bundle-wheels.sh $(PY) $(CURDIR) $(CURDIR)/$(WHEELS)
 
-$(VSIX): $(EXT_DEPS) $(WHEELS)/MANIFEST.txt $(wildcard $(EXT)/src/*.ts) $(EXT)/package.json $(EXT)/esbuild.mjs $(EXT)/README.md
+$(VSIX): $(EXT_DEPS) $(WHEELS)/MANIFEST.txt $(shell find $(EXT)/src -name "*.ts" -o -name "*.css") $(EXT)/package.json $(EXT)/esbuild.mjs $(EXT)/README.md
 	@echo "==> bundling the extension (esbuild) and packaging $(VSIX) (vsce, linux-x64)"
 	@cd $(EXT) && node esbuild.mjs && npx vsce package --no-dependencies --skip-license \
 	  --allow-missing-repository --target linux-x64 -o nbbridge.vsix >/dev/null

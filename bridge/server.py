@@ -21,11 +21,13 @@ from bridge.notebook.file_content import parse_body
 from bridge.notebook.store import NotebookStore
 from bridge.options import read_options
 from bridge.rpc.contract import (
+    KERNEL_COMM_INFO,
     KERNEL_ENVIRONMENTS,
     KERNEL_EXECUTE,
     KERNEL_INSTALL_IPYKERNEL,
     KERNEL_INTERRUPT,
     KERNEL_RESTART,
+    KERNEL_SEND_COMM,
     KERNEL_SERVERS_ADD,
     KERNEL_SERVERS_KERNELS,
     KERNEL_SERVERS_LIST,
@@ -33,6 +35,7 @@ from bridge.rpc.contract import (
     KERNEL_SHUTDOWN,
     KERNEL_SPECS,
     KERNEL_START,
+    KERNEL_WIDGET_STATE,
     NOTEBOOK_CHECKPOINT,
     NOTEBOOK_DESERIALIZE,
     NOTEBOOK_EXPORT,
@@ -137,6 +140,8 @@ def create_server(max_notebook_bytes: int = requests.DEFAULT_MAX_NOTEBOOK_BYTES,
         KERNEL_SERVERS_ADD: kernels.add_server, KERNEL_SERVERS_LIST: kernels.list_servers,
         KERNEL_SERVERS_REMOVE: kernels.remove_server,
         KERNEL_SERVERS_KERNELS: kernels.server_kernels,
+        KERNEL_SEND_COMM: kernels.send_comm, KERNEL_COMM_INFO: kernels.comm_info,
+        KERNEL_WIDGET_STATE: kernels.widget_state,
         NOTEBOOK_EXPORT: export.export_request, NOTEBOOK_CHECKPOINT: checkpoints.checkpoint_request,
     }
     for method, answer in answers.items():

@@ -6,6 +6,37 @@ const common = { bundle: true, platform: "node", target: "node20", format: "cjs"
 
 await build({ ...common, entryPoints: ["src/extension.ts"], outfile: "dist/extension.js", external: ["vscode"] });
 
+// The widget renderer runs in the notebook's webview: a browser ES module, its CSS beside it.
+// The widget packages require their CSS from JS; the renderer links the bundled sheet instead.
+const cssFromJs = {
+  name: "css-from-js",
+  setup(plugin) {
+    plugin.onLoad({ filter: /\.css$/ }, () => ({ contents: "", loader: "js" }));
+  },
+};
+const css = await build({
+  bundle: true,
+  minify: true,
+  write: false,
+  logLevel: "warning",
+  entryPoints: ["src/renderer/widgets.css"],
+  outfile: "dist/widgetRenderer.css",
+  loader: { ".woff": "dataurl", ".woff2": "dataurl", ".ttf": "dataurl", ".eot": "dataurl", ".svg": "dataurl" },
+});
+await build({
+  bundle: true,
+  platform: "browser",
+  format: "esm",
+  target: "es2020",
+  minify: true,
+  logLevel: "warning",
+  entryPoints: ["src/renderer/widgetRenderer.ts"],
+  outfile: "dist/widgetRenderer.js",
+  define: { "process.env.NODE_ENV": '"production"', WIDGET_CSS: JSON.stringify(css.outputFiles[0].text) },
+  loader: { ".svg": "text" },
+  plugins: [cssFromJs],
+});
+
 const unitTests = readdirSync("test/unit").filter((name) => name.endsWith(".test.ts"));
 await build({
   ...common,

@@ -34,6 +34,7 @@ from bridge.headless.exits import (
 )
 from bridge.headless.parameters import Parameters, inject_parameters, syntax_for
 from bridge.headless.progress import OutputLog, Progress, first_line, plain
+from bridge.kernels.comms import WIDGET_STATE_MIME
 from bridge.kernels.outputs import DisplayIndex
 from bridge.kernels.registry import KernelRegistry
 from bridge.kernels.remote.servers import ServerList
@@ -177,6 +178,7 @@ class NotebookRun:
         cells = self.notebook.get("cells", [])
         runnable = [index for index, cell in enumerate(cells) if _runnable(cell)]
         outcome = await self._run_cells(runnable)
+        self._store_widget_state()
         # the kernel is no longer needed: it shuts down while the file is written
         session, self.session = self.session, None
         written, stopped = await asyncio.gather(
@@ -361,6 +363,21 @@ class NotebookRun:
             metadata = cell.get("metadata")
             if isinstance(metadata, dict):
                 metadata.pop("execution", None)
+
+    def _store_widget_state(self) -> None:
+        """metadata.widgets: the state of the widget models this run's kernel holds (as
+        nbclient writes it), so the notebook shows them without a kernel; a notebook whose
+        run made none keeps no stale state that no view of it names."""
+        assert self.session is not None
+        state = self.session.comms.widget_state()
+        metadata = self.notebook.setdefault("metadata", {})
+        if state["state"]:
+            widgets = metadata.setdefault("widgets", {})
+            widgets[WIDGET_STATE_MIME] = state
+        elif isinstance(metadata.get("widgets"), dict):
+            metadata["widgets"].pop(WIDGET_STATE_MIME, None)
+            if not metadata["widgets"]:
+                del metadata["widgets"]
 
     def _write(self) -> Path:
         """Write the run's notebook; returns where (see `diverted_output`)."""

@@ -36,9 +36,15 @@ class KernelChannels(Protocol):
         ...
 
     def send(self, channel: str, msg_type: str, content: dict[str, Any],
-             handler: RouteHandler | None = None, subshell_id: str | None = None) -> str:
-        """Send one message; `handler` gets every message parented to it. Returns its
-        msg_id."""
+             handler: RouteHandler | None = None, subshell_id: str | None = None,
+             buffers: list[bytes] | None = None) -> str:
+        """Send one message (with binary `buffers`, as comm messages carry them);
+        `handler` gets every message parented to it. Returns its msg_id."""
+        ...
+
+    def set_fallback(self, handler: RouteHandler | None) -> None:
+        """Messages whose parent is routed to nobody go here (comm traffic a kernel sends
+        on its own, or in answer to a message sent without a handler); None drops them."""
         ...
 
     def forget(self, msg_id: str) -> None:
@@ -82,6 +88,7 @@ class Router:
         self._routes: dict[str, RouteHandler] = {}
         self._retired: OrderedDict[str, None] = OrderedDict()
         self._iopub_seen = asyncio.Event()
+        self.fallback: RouteHandler | None = None  # messages routed to nobody
 
     def add(self, msg_id: str, handler: RouteHandler) -> None:
         self._routes[msg_id] = handler
@@ -90,7 +97,7 @@ class Router:
         if channel == "iopub":
             self._iopub_seen.set()
         parent = msg["parent_header"] or {}  # a kernel's iopub_welcome has none
-        handler = self._routes.get(parent.get("msg_id", ""))
+        handler = self._routes.get(parent.get("msg_id", "")) or self.fallback
         if handler is not None:
             try:
                 handler(channel, msg)
@@ -107,6 +114,7 @@ class Router:
             self.forget(self._retired.popitem(last=False)[0])
 
     def clear(self) -> None:
+        self.fallback = None
         self._routes.clear()
         self._retired.clear()
         self._iopub_seen.clear()

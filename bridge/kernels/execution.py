@@ -58,13 +58,17 @@ class Execution:
     def __init__(self, code: str, execution_id: str,
                  on_output: Callable[[dict[str, Any]], None],
                  on_input: Callable[[str, bool], Awaitable[str]] | None,
-                 stop_on_error: bool, interrupt: Callable[[], Awaitable[None]]) -> None:
+                 stop_on_error: bool, interrupt: Callable[[], Awaitable[None]],
+                 iopub_filter: Callable[[dict[str, Any]], bool] | None = None) -> None:
         self.code = code
         self.execution_id = execution_id
         self.on_output = on_output
         self.on_input = on_input
         self.stop_on_error = stop_on_error
         self._interrupt = interrupt  # how a declined input() stops the waiting cell
+        # sees each iopub message first and takes those that are not the cell's outputs
+        # (comm traffic, output an Output widget captures: bridge.kernels.comms)
+        self._iopub_filter = iopub_filter
         self._channels: KernelChannels | None = None
         self.aborted = False
         self.interrupted = False  # set by the session when it interrupts this cell
@@ -130,6 +134,8 @@ class Execution:
                                    bool(content.get("password", False))))
 
     def _on_iopub(self, msg_type: str, msg: dict[str, Any]) -> None:
+        if self._iopub_filter is not None and self._iopub_filter(msg):
+            return
         content = msg["content"]
         if msg_type == "stream":
             self._emit({"op": "appendText", "name": content["name"], "text": content["text"]})

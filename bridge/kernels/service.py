@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +16,7 @@ from bridge.kernels.registry import KernelRegistry
 from bridge.kernels.remote.servers import JupyterServer, ServerList
 from bridge.kernels.session import KernelSession
 from bridge.kernels.specs import environment_kernel_name, list_specs
-from bridge.kernels.streaming import Rpc, run_streamed
+from bridge.kernels.streaming import Rpc, comm_notifier, run_streamed, send_comm_streamed
 from bridge.options import KernelSettings
 from bridge.rpc.contract import KERNEL_ENVIRONMENTS_CHANGED, KERNEL_STATUS
 
@@ -115,7 +117,7 @@ class KernelService:
             server = await self._server(server_id)
             session = await self.registry.start_remote(server, kernel_name, notebook_uri,
                                                        remote_id)
-            return describe(session)
+            return self._started(session)
         if remote_id is not None:
             raise BridgeError(ErrorCode.INVALID_PARAMS, "'remoteKernelId' needs 'serverId'")
         if python is not None:
@@ -131,6 +133,12 @@ class KernelService:
                                   data={"ipykernelMissing": True})
             kernel_name = environment_kernel_name(environment.python)
         session = await self.registry.start(kernel_name, notebook_uri, cwd)
+        return self._started(session)
+
+    def _started(self, session: KernelSession) -> dict[str, Any]:
+        # comm messages that belong to no run of the client's
+        session.comms.unrouted = comm_notifier(
+            self._rpc, {"kernelId": session.kernel_id, "executionId": None})
         return describe(session)
 
     def _session(self, params: Any) -> KernelSession:
@@ -148,6 +156,46 @@ class KernelService:
                               "the kernel is dead; restart it with kernel/restart")
         return await run_streamed(session, code, execution_id, rpc=self._rpc,
                                   ask_input=True, stop_on_error=stop_on_error)
+
+    async def send_comm(self, params: Any) -> dict[str, Any]:
+        session = self._live_session(params)
+        msg_type = require(params, "msgType", str)
+        if msg_type not in ("comm_open", "comm_msg", "comm_close"):
+            raise BridgeError(ErrorCode.INVALID_PARAMS,
+                              f"'msgType' must be comm_open, comm_msg or comm_close, "
+                              f"not {msg_type!r}")
+        content = require(params, "content", dict)
+        if not isinstance(content.get("comm_id"), str):
+            raise BridgeError(ErrorCode.INVALID_PARAMS, "'content.comm_id' must be a string")
+        encoded = optional(params, "buffers", list) or []
+        try:
+            buffers = [base64.b64decode(item, validate=True) for item in encoded]
+        except (TypeError, ValueError, binascii.Error) as exc:
+            raise BridgeError(ErrorCode.INVALID_PARAMS,
+                              f"'buffers' must be base64 strings: {exc}") from exc
+        execution_id = optional(params, "executionId", str)
+        client_msg_id = optional(params, "msgId", str)
+        msg_id = await send_comm_streamed(session, msg_type, content, buffers,
+                                          execution_id, client_msg_id, self._rpc)
+        return {"msgId": msg_id}
+
+    async def comm_info(self, params: Any) -> dict[str, Any]:
+        session = self._live_session(params)
+        try:
+            return await session.comms.comm_info(optional(params, "targetName", str))
+        except TimeoutError as exc:
+            raise BridgeError(ErrorCode.KERNEL_DEAD,
+                              "the kernel did not answer comm_info_request") from exc
+
+    async def widget_state(self, params: Any) -> dict[str, Any]:
+        return self._session(params).comms.widget_state()
+
+    def _live_session(self, params: Any) -> KernelSession:
+        session = self._session(params)
+        if session.state == "dead" or session.channels is None:
+            raise BridgeError(ErrorCode.KERNEL_DEAD,
+                              "the kernel is dead; restart it with kernel/restart")
+        return session
 
     async def interrupt(self, params: Any) -> None:
         await self._session(params).interrupt()

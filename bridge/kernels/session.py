@@ -17,6 +17,7 @@ from typing import Any
 
 from bridge.errors import BridgeError, ErrorCode
 from bridge.kernels.channels import KernelChannels, request
+from bridge.kernels.comms import CommSink, KernelComms
 from bridge.kernels.execution import Execution, kernel_died_output
 from bridge.kernels.life import KernelLife
 from bridge.kernels.traits import KernelTraits
@@ -48,6 +49,7 @@ class KernelSession:
         self.state = "starting"
         self.on_status = on_status
         self.channels: KernelChannels | None = None
+        self.comms = KernelComms()  # its comm traffic and widget models (comms.py)
         self._turn = asyncio.Lock()
         self._waiting: list[Execution] = []
         self._running: Execution | None = None
@@ -83,6 +85,7 @@ class KernelSession:
         self.incarnation += 1
         self.channels = self.life.channels(self._link_changed)
         await self.channels.open()
+        self.comms.attach(self.channels)
         self._watcher = asyncio.create_task(self._watch())
         await self._wait_ready()
         if self.traits.setup_code:
@@ -91,6 +94,7 @@ class KernelSession:
 
     async def _disconnect(self) -> None:
         channels, self.channels = self.channels, None
+        self.comms.reset()
         if channels is not None:
             await channels.close()
         self._subshell_id = None
@@ -134,10 +138,13 @@ class KernelSession:
     # ------------------------------------------------------------ execution
     async def execute(self, code: str, execution_id: str, on_output: OutputCallback,
                       on_input: InputCallback | None = None,
-                      stop_on_error: bool = True) -> dict[str, Any]:
-        """Run one cell after those queued before it; outputs go to ``on_output``."""
+                      stop_on_error: bool = True,
+                      on_comm: CommSink | None = None) -> dict[str, Any]:
+        """Run one cell after those queued before it; outputs go to ``on_output``, its comm
+        messages to ``on_comm``."""
         execution = Execution(code, execution_id, on_output, on_input, stop_on_error,
-                              interrupt=self.interrupt)
+                              interrupt=self.interrupt,
+                              iopub_filter=self.comms.filter(on_comm))
         self._waiting.append(execution)
         try:
             async with self._turn:
@@ -198,6 +205,7 @@ class KernelSession:
         return reply
 
     def _abort_all(self, running_output: dict[str, Any] | None) -> None:
+        self.comms.abort_runs()
         for queued in self._waiting:
             queued.aborted = True
         if self._running is not None:

@@ -14,9 +14,10 @@ from typing import Any, Protocol
 from lsprotocol.types import CANCEL_REQUEST, CancelParams
 
 from bridge.kernels.batching import OutputBatcher
+from bridge.kernels.comms import CommSink, comm_params
 from bridge.kernels.outputs import DisplayIndex, apply_output_op
 from bridge.kernels.session import InputCallback, KernelSession
-from bridge.rpc.contract import KERNEL_INPUT, KERNEL_OUTPUT
+from bridge.rpc.contract import KERNEL_COMM, KERNEL_INPUT, KERNEL_OUTPUT
 
 
 class Rpc(Protocol):
@@ -60,11 +61,53 @@ async def run_streamed(
                 batcher.flush()  # the prompt's own output must be on screen first
             return await _ask_client(rpc, {**head, "prompt": prompt, "password": password})
 
+    on_comm = None if rpc is None else comm_notifier(rpc, head, batcher)
     try:
-        return await session.execute(code, execution_id, on_output, on_input, stop_on_error)
+        return await session.execute(code, execution_id, on_output, on_input, stop_on_error,
+                                     on_comm)
     finally:
         if batcher is not None:
             batcher.close()  # every output notification goes out before the response
+
+
+def comm_notifier(rpc: Rpc, head: dict[str, Any], batcher: OutputBatcher | None = None,
+                  parent_names: dict[str, str] | None = None) -> CommSink:
+    """Comm messages as `kernel/comm` notifications, after the outputs that came before
+    them (the batcher's pending ones are sent first); `parent_names` gives the client's
+    own id of a message the bridge sent for it."""
+    def on_comm(msg: dict[str, Any]) -> None:
+        if batcher is not None:
+            batcher.flush()
+        params = comm_params(msg)
+        if parent_names:
+            params["parentMsgId"] = parent_names.get(params["parentMsgId"],
+                                                     params["parentMsgId"])
+        rpc.notify(KERNEL_COMM, {**head, **params})
+    return on_comm
+
+
+async def send_comm_streamed(session: KernelSession, msg_type: str, content: dict[str, Any],
+                             buffers: list[bytes], execution_id: str | None,
+                             client_msg_id: str | None, rpc: Rpc) -> str:
+    """Send a client's comm message and return once the kernel has handled it; what the
+    kernel prints or sends back meanwhile goes to the client as `kernel/output` and
+    `kernel/comm` under `execution_id`. Returns the message's msg_id."""
+    head = {"kernelId": session.kernel_id, "executionId": execution_id}
+    batcher = None if execution_id is None else OutputBatcher(
+        lambda ops: rpc.notify(KERNEL_OUTPUT, {**head, "ops": ops}))
+    names: dict[str, str] = {}
+    run = session.comms.send(
+        msg_type, content, buffers,
+        on_output=None if batcher is None else batcher.add,
+        deliver=comm_notifier(rpc, head, batcher, names))
+    if client_msg_id is not None:
+        names[run.msg_id] = client_msg_id
+    try:
+        await run.finish()
+    finally:
+        if batcher is not None:
+            batcher.close()
+    return run.msg_id
 
 
 async def _ask_client(rpc: Rpc, params: dict[str, Any]) -> str:

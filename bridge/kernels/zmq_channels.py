@@ -68,6 +68,7 @@ class ZmqChannels:
         self.label = label  # names the kernel in the log
         self._sockets: dict[str, zmq.Socket[bytes]] = {}
         self._routes: dict[str, RouteHandler] = {}
+        self._fallback: RouteHandler | None = None
         self._retired: OrderedDict[str, None] = OrderedDict()
         self._iopub_seen = asyncio.Event()
 
@@ -103,6 +104,7 @@ class ZmqChannels:
             socket.close(linger=0)
         self._sockets.clear()
         self._routes.clear()
+        self._fallback = None
         self._retired.clear()
         self._iopub_seen.clear()
 
@@ -139,7 +141,7 @@ class ZmqChannels:
         if channel == "iopub":
             self._iopub_seen.set()
         parent = msg["parent_header"] or {}  # a kernel's iopub_welcome has none
-        handler = self._routes.get(parent.get("msg_id", ""))
+        handler = self._routes.get(parent.get("msg_id", ""), self._fallback)
         if handler is not None:
             try:
                 handler(channel, msg)
@@ -148,17 +150,22 @@ class ZmqChannels:
                                  msg["header"].get("msg_type"))
 
     def send(self, channel: str, msg_type: str, content: dict[str, Any],
-             handler: RouteHandler | None = None, subshell_id: str | None = None) -> str:
+             handler: RouteHandler | None = None, subshell_id: str | None = None,
+             buffers: list[bytes] | None = None) -> str:
         msg = self.session.msg(msg_type, content)
         if subshell_id is not None:
             msg["header"]["subshell_id"] = subshell_id
         msg_id: str = msg["header"]["msg_id"]
         if handler is not None:
             self._routes[msg_id] = handler
-        self.session.send(self._sockets[channel], msg)
+        frames: list[bytes | memoryview[bytes]] | None = list(buffers) if buffers else None
+        self.session.send(self._sockets[channel], msg, buffers=frames)
         # a send can swallow the FD's wake-up for a reply that is already in
         asyncio.get_running_loop().call_soon(self._drain, channel)
         return msg_id
+
+    def set_fallback(self, handler: RouteHandler | None) -> None:
+        self._fallback = handler
 
     def forget(self, msg_id: str) -> None:
         self._routes.pop(msg_id, None)

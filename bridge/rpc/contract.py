@@ -24,6 +24,10 @@ KERNEL_SERVERS_ADD = "kernel/servers/add"
 KERNEL_SERVERS_LIST = "kernel/servers/list"
 KERNEL_SERVERS_REMOVE = "kernel/servers/remove"
 KERNEL_SERVERS_KERNELS = "kernel/servers/kernels"
+KERNEL_SEND_COMM = "kernel/sendComm"
+KERNEL_COMM_INFO = "kernel/commInfo"
+KERNEL_WIDGET_STATE = "kernel/widgetState"
+KERNEL_COMM = "kernel/comm"
 KERNEL_OUTPUT = "kernel/output"
 KERNEL_STATUS = "kernel/status"
 KERNEL_INPUT = "kernel/input"
@@ -32,7 +36,8 @@ SCRIPT_CELL_RESULT = "script/cellResult"
 KERNEL_METHODS = [KERNEL_SPECS, KERNEL_START, KERNEL_EXECUTE, KERNEL_INTERRUPT,
                   KERNEL_RESTART, KERNEL_SHUTDOWN, KERNEL_ENVIRONMENTS,
                   KERNEL_INSTALL_IPYKERNEL, KERNEL_SERVERS_ADD, KERNEL_SERVERS_LIST,
-                  KERNEL_SERVERS_REMOVE, KERNEL_SERVERS_KERNELS]
+                  KERNEL_SERVERS_REMOVE, KERNEL_SERVERS_KERNELS, KERNEL_SEND_COMM,
+                  KERNEL_COMM_INFO, KERNEL_WIDGET_STATE]
 
 CUSTOM_METHODS: list[str] = [
     NOTEBOOK_DESERIALIZE, NOTEBOOK_SERIALIZE,
@@ -42,7 +47,7 @@ CUSTOM_METHODS: list[str] = [
 """Every custom request the bridge answers, advertised in the initialize result."""
 
 SERVER_NOTIFICATIONS: list[str] = [KERNEL_OUTPUT, KERNEL_STATUS, SCRIPT_CELL_RESULT,
-                                   KERNEL_ENVIRONMENTS_CHANGED]
+                                   KERNEL_ENVIRONMENTS_CHANGED, KERNEL_COMM]
 """Custom notifications the bridge sends to the client."""
 
 SERVER_REQUESTS: list[str] = [KERNEL_INPUT]

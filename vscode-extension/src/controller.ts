@@ -32,7 +32,7 @@ export class KernelControllers implements vscode.Disposable {
   /** The workspace's own Python environment with ipykernel, if it has one. */
   private workspaceSpec: string | undefined;
   private client: LanguageClient | undefined;
-  private readonly executions: CellExecutions;
+  readonly executions: CellExecutions;
   private readonly disposables: vscode.Disposable[];
 
   constructor(

@@ -8,7 +8,7 @@ import { errorMessage, type Bridge } from "./client";
 import type { NotebookKernels, StartedKernel } from "./kernels";
 import { joinText, streamMime, textItem, type NbOutput } from "./outputs";
 import { KERNEL_EXECUTE, KERNEL_OUTPUT, type OutputOp, type OutputParams } from "./protocol";
-import { cellOutput } from "./serializer";
+import { cellOutput, savedOutput } from "./serializer";
 
 /** One output as shown: the nbformat dict it stands for and the VS Code output showing it. */
 export interface ShownOutput {
@@ -36,6 +36,9 @@ export class CellExecutions implements vscode.Disposable {
   private readonly running = new Map<string, RunningCell>();
   /** The outputs each cell shows from its last run, by cell URI: `replace` ops reach them. */
   private readonly cellOutputs = new Map<string, CellOutputs>();
+  /** Widget messages being handled by the kernel, by executionId: the cell showing the
+   * widget gets what the kernel prints meanwhile (an observe callback's print). */
+  private readonly callbackCells = new Map<string, vscode.NotebookCell>();
   private readonly disposables: vscode.Disposable[];
 
   /** `controllerOf` names the controller of a kernelspec, for outputs of an earlier run. */
@@ -122,8 +125,22 @@ export class CellExecutions implements vscode.Disposable {
     return shown;
   }
 
+  /** Outputs under `executionId` go to `cell` until the returned disposable is disposed. */
+  outputsToCell(executionId: string, cell: vscode.NotebookCell): vscode.Disposable {
+    this.callbackCells.set(executionId, cell);
+    return new vscode.Disposable(() => this.callbackCells.delete(executionId));
+  }
+
   private applyOps(executionId: string, ops: OutputOp[]): void {
-    const run = this.running.get(executionId);
+    const callbackCell = this.callbackCells.get(executionId);
+    const run =
+      callbackCell === undefined
+        ? this.running.get(executionId)
+        : [...this.running.values()].find((other) => other.execution.cell === callbackCell && !other.ended);
+    if (run === undefined && callbackCell !== undefined) {
+      this.applyToIdleCell(callbackCell, ops);
+      return;
+    }
     if (run === undefined || run.ended) {
       return;
     }
@@ -160,6 +177,36 @@ export class CellExecutions implements vscode.Disposable {
           break;
       }
     }
+  }
+
+  /** A cell that is not running: a short execution carries the new outputs, keeping its
+   * execution order. */
+  private applyToIdleCell(cell: vscode.NotebookCell, ops: OutputOp[]): void {
+    const controller = this.controllerOf(this.kernels.started(cell.notebook)?.spec.name ?? "");
+    if (controller === undefined) {
+      return;
+    }
+    let dicts = cell.outputs.map(savedOutput);
+    for (const op of ops) {
+      if (op.op === "clear") {
+        dicts = [];
+      } else if (op.op === "append") {
+        dicts.push(op.output);
+      } else if (op.op === "appendText") {
+        const last = dicts.at(-1);
+        if (last !== undefined && last.output_type === "stream" && last.name === op.name) {
+          dicts[dicts.length - 1] = { ...last, text: joinText(last.text) + op.text };
+        } else {
+          dicts.push({ output_type: "stream", name: op.name, text: op.text });
+        }
+      }
+    }
+    const order = cell.executionSummary?.executionOrder;
+    const execution = controller.createNotebookCellExecution(cell);
+    execution.executionOrder = order;
+    execution.start();
+    void execution.replaceOutput(dicts.map((dict) => cellOutput(dict)));
+    execution.end(cell.executionSummary?.success);
   }
 
   private kernelOfRun(run: RunningCell): StartedKernel | undefined {

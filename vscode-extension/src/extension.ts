@@ -9,6 +9,8 @@ import { JupyterServers } from "./jupyterServers";
 import { NotebookKernels } from "./kernels";
 import { BridgeSerializer, NOTEBOOK_TYPE } from "./serializer";
 import { KernelStatusBar } from "./statusBar";
+import { WidgetMessaging } from "./widgetMessaging";
+import { saveWidgetState } from "./widgetSave";
 
 let bridge: Bridge | undefined;
 
@@ -19,13 +21,16 @@ export function activate(context: vscode.ExtensionContext): void {
   const kernels = new NotebookKernels(connection);
   const serializer = new BridgeSerializer(connection);
   const servers = new JupyterServers(connection, context.secrets);
+  const controllers = new KernelControllers(connection, kernels, servers);
   context.subscriptions.push(
     servers,
     output,
     kernels,
     new KernelStatusBar(kernels),
     answerInputRequests(connection),
-    new KernelControllers(connection, kernels, servers),
+    controllers,
+    new WidgetMessaging(connection, kernels, controllers.executions),
+    saveWidgetState(connection, kernels),
     vscode.workspace.registerNotebookSerializer(NOTEBOOK_TYPE, serializer),
     notebookCommand("nbbridge.restartKernel", (notebook) => kernels.restart(notebook)),
     notebookCommand("nbbridge.interruptKernel", (notebook) => kernels.interrupt(notebook)),

@@ -22,12 +22,16 @@ export const KERNEL_SERVERS_ADD = "kernel/servers/add";
 export const KERNEL_SERVERS_LIST = "kernel/servers/list";
 export const KERNEL_SERVERS_REMOVE = "kernel/servers/remove";
 export const KERNEL_SERVERS_KERNELS = "kernel/servers/kernels";
+export const KERNEL_SEND_COMM = "kernel/sendComm";
+export const KERNEL_COMM_INFO = "kernel/commInfo";
+export const KERNEL_WIDGET_STATE = "kernel/widgetState";
 
 // Notifications the bridge sends.
 export const KERNEL_OUTPUT = "kernel/output";
 export const KERNEL_STATUS = "kernel/status";
 export const SCRIPT_CELL_RESULT = "script/cellResult";
 export const KERNEL_ENVIRONMENTS_CHANGED = "kernel/environmentsChanged";
+export const KERNEL_COMM = "kernel/comm";
 
 // Requests the bridge sends.
 export const KERNEL_INPUT = "kernel/input";
@@ -50,6 +54,9 @@ export const METHODS = [
   KERNEL_SERVERS_LIST,
   KERNEL_SERVERS_REMOVE,
   KERNEL_SERVERS_KERNELS,
+  KERNEL_SEND_COMM,
+  KERNEL_COMM_INFO,
+  KERNEL_WIDGET_STATE,
 ] as const;
 /** Custom notifications the bridge sends (`notifications`). */
 export const NOTIFICATIONS = [
@@ -57,6 +64,7 @@ export const NOTIFICATIONS = [
   KERNEL_STATUS,
   SCRIPT_CELL_RESULT,
   KERNEL_ENVIRONMENTS_CHANGED,
+  KERNEL_COMM,
 ] as const;
 /** Custom requests the bridge sends (`serverRequests`). */
 export const SERVER_REQUESTS = [KERNEL_INPUT] as const;
@@ -265,6 +273,52 @@ export interface InputResult {
   value: string;
 }
 
+// Comms (ipywidgets, anywidget, any comm target).
+
+export type CommMsgType = "comm_open" | "comm_msg" | "comm_close";
+
+/** A comm message's content as Jupyter has it: `comm_id`, `data`, `target_name`... */
+export type CommContent = { comm_id: string; data?: Record<string, unknown> } & Record<string, unknown>;
+
+export interface CommParams {
+  kernelId: string;
+  executionId: string | null;
+  msgType: CommMsgType;
+  /** the request it answers: for a `kernel/sendComm`, the client's own `msgId` */
+  parentMsgId: string | null;
+  content: CommContent;
+  metadata: Record<string, unknown>;
+  /** base64 */
+  buffers: string[];
+}
+
+export interface SendCommParams {
+  kernelId: string;
+  msgType: CommMsgType;
+  content: CommContent;
+  buffers?: string[];
+  executionId?: string;
+  /** the client's id for this message: replies name it as their parentMsgId */
+  msgId?: string;
+}
+
+export interface CommInfoParams {
+  kernelId: string;
+  targetName?: string;
+}
+
+export interface CommInfoResult {
+  status: string;
+  comms: Record<string, { target_name: string }>;
+}
+
+/** application/vnd.jupyter.widget-state+json, as metadata.widgets holds it. */
+export interface WidgetState {
+  version_major: number;
+  version_minor: number;
+  state: Record<string, unknown>;
+}
+
 export interface ScriptCellResultParams {
   uri: string;
   cell: { index: number; startLine: number; endLine: number; title: string };
@@ -335,6 +389,9 @@ export interface Requests {
   [KERNEL_SERVERS_LIST]: { params: Record<string, never>; result: { servers: JupyterServerInfo[] } };
   [KERNEL_SERVERS_REMOVE]: { params: { serverId: string }; result: null };
   [KERNEL_SERVERS_KERNELS]: { params: { serverId: string }; result: ServerKernelsResult };
+  [KERNEL_SEND_COMM]: { params: SendCommParams; result: { msgId: string } };
+  [KERNEL_COMM_INFO]: { params: CommInfoParams; result: CommInfoResult };
+  [KERNEL_WIDGET_STATE]: { params: KernelParams; result: WidgetState };
 }
 
 export type Method = keyof Requests;

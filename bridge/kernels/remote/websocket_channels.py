@@ -201,8 +201,10 @@ class WebsocketChannels:
         self.router.deliver(channel, msg)
 
     def send(self, channel: str, msg_type: str, content: dict[str, Any],
-             handler: RouteHandler | None = None, subshell_id: str | None = None) -> str:
+             handler: RouteHandler | None = None, subshell_id: str | None = None,
+             buffers: list[bytes] | None = None) -> str:
         msg = self.session.msg(msg_type, content)
+        msg["buffers"] = list(buffers or [])
         msg["header"]["date"] = msg["header"]["date"].isoformat()
         if subshell_id is not None:
             msg["header"]["subshell_id"] = subshell_id
@@ -235,6 +237,9 @@ class WebsocketChannels:
                     break
                 self._outbox.popleft()
                 self._quickack(ws)
+
+    def set_fallback(self, handler: RouteHandler | None) -> None:
+        self.router.fallback = handler
 
     def forget(self, msg_id: str) -> None:
         self.router.forget(msg_id)
