@@ -26,6 +26,7 @@ class FileStyle:
     ensure_ascii: bool = False
     trailer: str = "\n"  # what follows the closing brace
     source_as_list: bool = True
+    outputs_as_list: bool = True  # how new outputs' multi-line strings are written
     # Key orders for files whose keys are not sorted (cells are rebuilt from parts).
     top_key_order: tuple[str, ...] = ()
     cell_key_order: tuple[str, ...] = ()
@@ -122,9 +123,28 @@ def detect_style(data: str | bytes, top: dict[str, Any]) -> FileStyle:
         ensure_ascii=ensure_ascii,
         trailer=_trailer(data),
         source_as_list=not isinstance(source, str),
+        outputs_as_list=_outputs_as_list(cells, default=not isinstance(source, str)),
         top_key_order=() if sort_keys else tuple(top),
         cell_key_order=tuple(cell_keys),
     )
+
+
+def _outputs_as_list(cells: Any, default: bool) -> bool:
+    """Whether the file's outputs write their text as lists of lines (as nbformat does)
+    or as strings: the first text found tells."""
+    for cell in cells[:200] if isinstance(cells, list) else ():
+        outputs = cell.get("outputs") if isinstance(cell, dict) else None
+        for output in outputs if isinstance(outputs, list) else ():
+            if not isinstance(output, dict):
+                continue
+            texts = [output.get("text")]
+            data = output.get("data")
+            if isinstance(data, dict):
+                texts.extend(value for key, value in data.items() if key.startswith("text/"))
+            for text in texts:
+                if isinstance(text, (str, list)):
+                    return isinstance(text, list)
+    return default
 
 
 def _escape_non_ascii(match: re.Match[str]) -> str:
@@ -145,10 +165,12 @@ class Encoder:
     ensure_ascii=False); numbers use Python's repr like nbformat does.
     """
 
-    def __init__(self, style: FileStyle) -> None:
+    def __init__(self, style: FileStyle, base: str = "") -> None:
+        """`base`: the indentation of the line a value starts on, for values written
+        somewhere inside a part."""
         self.style = style
         self._indent = None if style.indent is None else style.indent.encode()
-        self._newline = style.newline.encode()
+        self._newline = style.newline.encode() + base.encode()
         self._item = style.item_separator.encode()
         self._key = style.key_separator.encode()
 
