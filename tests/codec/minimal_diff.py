@@ -26,7 +26,7 @@ def source_lines(text: str, index: int) -> range | None:
 
 def changed_line_numbers(before: str, after: str) -> tuple[set[int], set[int]]:
     """The lines of `before` that are gone and those of `after` that are new."""
-    matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), False)
+    matcher = difflib.SequenceMatcher(None, before.split("\n"), after.split("\n"), False)
     old: set[int] = set()
     new: set[int] = set()
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -48,7 +48,7 @@ def edit_outside_source(text: str, notebook: dict[str, Any], index: int, source:
     if (before_lines is not None and after_lines is not None and old <= set(before_lines)
             and new <= set(after_lines) and after != text):
         return None
-    return "\n".join(difflib.unified_diff(text.splitlines(), after.splitlines(),
+    return "\n".join(difflib.unified_diff(text.split("\n"), after.split("\n"),
                                           lineterm="", n=1))
 
 
