@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 _text = st.text(st.characters(min_codepoint=1, max_codepoint=0x1F600, exclude_categories=("Cs",)),
                 max_size=12)
-_line = _text.map(lambda text: text.replace("\r", ""))
-_source = st.lists(_line, max_size=4).map(lambda lines: "\n".join(lines))
+line_text = _text.map(lambda text: text.replace("\r", ""))
+_source = st.lists(line_text, max_size=4).map(lambda lines: "\n".join(lines))
 _small = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 5) | _text,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),

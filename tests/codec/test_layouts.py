@@ -16,14 +16,13 @@ from bridge.notebook.reading import read_notebook
 from bridge.notebook.store import NotebookStore
 from bridge.notebook.writing import write_notebook
 
-from codec.layouts import Layout, notebooks
+from codec.layouts import Layout, line_text, notebooks
 from codec.minimal_diff import edit_outside_source
 
 EXAMPLES = int(os.environ.get("NBBRIDGE_LAYOUT_EXAMPLES", "150"))
 layout_settings = settings(max_examples=EXAMPLES, deadline=None,
                            suppress_health_check=[HealthCheck.too_slow])
-_new_source = st.text(st.characters(min_codepoint=1, max_codepoint=0x1F600, exclude_categories=("Cs",)),
-                      max_size=30).map(lambda text: text.replace("\r", ""))
+_new_source = st.lists(line_text, max_size=3).map("\n".join)
 
 
 @layout_settings
