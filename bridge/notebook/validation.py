@@ -87,8 +87,10 @@ def _whole_schema_valid(top: dict[str, Any], minor: int) -> bool:
 
 
 def prepare() -> None:
-    """Compile the check of the newest notebooks ahead of the first one opened."""
-    _typed_check(5)
+    """Compile the checks ahead of the first notebook opened: the newest version's
+    first, then the older ones (most of their kinds are shared)."""
+    for minor in range(5, -1, -1):
+        _typed_check(minor)
 
 
 @dataclass(frozen=True)
