@@ -30,6 +30,8 @@ class FileStyle:
     # Key orders for files whose keys are not sorted (cells are rebuilt from parts).
     top_key_order: tuple[str, ...] = ()
     cell_key_order: tuple[str, ...] = ()
+    # per cell_type, where cells of one type agree on an order others do not share
+    kind_key_orders: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,11 +44,25 @@ class FileStyle:
         for name in ("top_key_order", "cell_key_order"):
             if isinstance(fields.get(name), list):
                 fields[name] = tuple(str(key) for key in fields[name])
+        orders = fields.get("kind_key_orders")
+        if isinstance(orders, list):
+            try:
+                fields["kind_key_orders"] = tuple(
+                    (str(kind), tuple(str(key) for key in keys)) for kind, keys in orders)
+            except (TypeError, ValueError):
+                return CANONICAL
         try:
             style = cls(**fields)
         except TypeError:
             return CANONICAL
         return style if style.is_well_formed() else CANONICAL
+
+    def cell_order(self, cell_type: Any) -> tuple[str, ...]:
+        """The member order of a cell of this type (empty: as the style sorts)."""
+        for kind, order in self.kind_key_orders:
+            if kind == cell_type:
+                return order
+        return self.cell_key_order
 
     def is_well_formed(self) -> bool:
         blank = re.compile(r"[ \t]*")
@@ -110,10 +126,14 @@ def detect_style(data: str | bytes, top: dict[str, Any]) -> FileStyle:
     )
     source = first_cell.get("source") if isinstance(first_cell, dict) else None
     cell_keys: list[str] = []
+    kind_orders: list[tuple[str, tuple[str, ...]]] = []
     if not sort_keys and isinstance(cells, list):
-        for cell in cells[:50]:
-            if isinstance(cell, dict):
-                cell_keys.extend(key for key in cell if key not in cell_keys)
+        first = [cell for cell in cells[:50] if isinstance(cell, dict)]
+        cell_keys = _cell_key_order(first)
+        for kind in dict.fromkeys(str(cell.get("cell_type")) for cell in first):
+            order = _cell_key_order([c for c in first if str(c.get("cell_type")) == kind])
+            if [key for key in cell_keys if key in order] != order:
+                kind_orders.append((kind, tuple(order)))
     return FileStyle(
         indent=indent,
         newline=newline,
@@ -126,7 +146,25 @@ def detect_style(data: str | bytes, top: dict[str, Any]) -> FileStyle:
         outputs_as_list=_outputs_as_list(cells, default=not isinstance(source, str)),
         top_key_order=() if sort_keys else tuple(top),
         cell_key_order=tuple(cell_keys),
+        kind_key_orders=tuple(kind_orders),
     )
+
+
+def _cell_key_order(cells: list[dict[str, Any]]) -> list[str]:
+    """One member order every cell's own order agrees with, as far as one does: sorted
+    when every cell is (the notebook's own members may still be hand-ordered); else a
+    member goes after the one it follows in the first cell that has it, so code cells
+    keep their order beside markdown cells that lack some members."""
+    if all(list(cell) == sorted(cell) for cell in cells):
+        return sorted({key for cell in cells for key in cell})
+    order: list[str] = []
+    for cell in cells:
+        previous: str | None = None
+        for key in cell:
+            if key not in order:
+                order.insert(order.index(previous) + 1 if previous is not None else 0, key)
+            previous = key
+    return order
 
 
 def _outputs_as_list(cells: Any, default: bool) -> bool:

@@ -334,9 +334,8 @@ def file_cell(
         file["id"] = _new_id(used_ids)
     if isinstance(file.get("id"), str):
         used_ids.add(file["id"])
-    if style.cell_key_order:
-        return _ordered(file, style.cell_key_order)
-    return file
+    order = style.cell_order(cell_type)
+    return _ordered(file, order) if order else file
 
 
 def _file_source(source: str, codec: dict[str, Any], style: FileStyle) -> str | list[str]:
