@@ -267,13 +267,43 @@ def _skeleton_texts(
     top: dict[str, Any], has_cells: bool, encoder: Encoder, verbatim: dict[str, Any],
     style_key: int,
 ) -> tuple[str, str]:
-    head, tail = layout.skeleton(top, has_cells, encoder)
-    head = layout.use_verbatim(verbatim.get("head"), head)
-    tail = layout.use_verbatim(verbatim.get("tail"), tail)
+    encoded_head, encoded_tail = layout.skeleton(top, has_cells, encoder)
+    head = layout.use_verbatim(verbatim.get("head"), encoded_head)
+    tail = layout.use_verbatim(verbatim.get("tail"), encoded_tail)
+    if head is encoded_head or (has_cells and tail is encoded_tail):
+        head, tail = _patched_skeleton(verbatim, top, has_cells, encoder) or (head, tail)
     source = _skeleton_key_source(top)
     known_head = store.cell_texts.get(cell_key(ROLE_HEAD, style_key, source))
     known_tail = store.cell_texts.get(cell_key(ROLE_TAIL, style_key, source))
     return (known_head[0] if known_head else head), (known_tail[0] if known_tail else tail)
+
+
+def _patched_skeleton(verbatim: dict[str, Any], top: dict[str, Any], has_cells: bool,
+                      encoder: Encoder) -> tuple[str, str] | None:
+    """The file's kept head and tail with the notebook's changed members written into
+    them (None when they were not kept): the two together are the notebook's text with
+    an empty cells array, which stays as it is and marks where the cells go."""
+    texts = [record.get("text") if isinstance(record, dict) else None
+             for record in (verbatim.get("head"), verbatim.get("tail") if has_cells else {})]
+    head, tail = texts[0], texts[1] if has_cells else ""
+    if not isinstance(head, str) or not isinstance(tail, str):
+        return None
+    combined = head + tail
+    start, end = len(combined) - len(combined.lstrip()), len(combined.rstrip())
+    indent = encoder.style.indent
+    place = patching.Place("", indent)
+    try:
+        whole = (combined[:start] + patching.patch(combined[start:end], top, encoder, place)
+                 + combined[end:])
+        span = patching.member_span(whole, start, "cells") if has_cells else None
+    except ValueError:
+        return None
+    if not has_cells:
+        return whole, ""
+    if span is None or not head.rstrip().endswith("["):
+        return None
+    cut = span[0] + 1 + len(head) - len(head.rstrip())
+    return whole[:cut], whole[cut:]
 
 
 def _skeleton_key_source(notebook: dict[str, Any]) -> dict[str, Any]:

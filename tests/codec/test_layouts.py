@@ -17,7 +17,7 @@ from bridge.notebook.store import NotebookStore
 from bridge.notebook.writing import write_notebook
 
 from codec.layouts import Layout, line_text, notebooks
-from codec.minimal_diff import edit_outside_source
+from codec.minimal_diff import changed_line_numbers, edit_outside_source
 
 EXAMPLES = int(os.environ.get("NBBRIDGE_LAYOUT_EXAMPLES", "150"))
 layout_settings = settings(max_examples=EXAMPLES, deadline=None,
@@ -79,3 +79,26 @@ def test_a_source_edit_changes_only_that_source(notebook: dict, rng: random.Rand
     assert ("".join(joined) if isinstance(joined, list) else joined) == source
     saved["cells"][index]["source"] = original["cells"][index]["source"]
     assert saved == original
+
+
+def _metadata_lines(text: str) -> set[int]:
+    start = len(text) - len(text.lstrip())
+    span = member_span(text, start, "metadata")
+    assert span is not None
+    return set(range(text.count("\n", 0, span[0]), text.count("\n", 0, span[1]) + 1))
+
+
+@layout_settings
+@given(notebooks(), st.randoms(use_true_random=False), st.sampled_from(["R", "deno"]))
+def test_choosing_a_kernel_changes_only_the_notebook_metadata(
+        notebook: dict, rng: random.Random, language: str) -> None:
+    text = Layout(rng).write(notebook)
+    read = read_notebook(text, NotebookStore()).result["notebook"]
+    spec = {"display_name": language, "language": language.lower(), "name": language}
+    read["metadata"] = {**read["metadata"], "kernelspec": spec}
+    after = write_notebook(read, NotebookStore())
+    old, new = changed_line_numbers(text, after)
+    assert old <= _metadata_lines(text) and new <= _metadata_lines(after), (text, after)
+    expected = json.loads(text)
+    expected["metadata"]["kernelspec"] = spec
+    assert json.loads(after) == expected
