@@ -13,6 +13,7 @@ from bridge.notebook.store import NotebookStore
 from bridge.notebook.writing import write_notebook
 
 from codec.helpers import parseable_v4
+from codec.minimal_diff import edit_outside_source, edited_source
 
 store = NotebookStore()  # this module's bridge state
 
@@ -136,3 +137,18 @@ def test_a_new_code_cell_takes_the_code_cells_member_order() -> None:
     after = write_notebook(notebook, store)
     assert list(json.loads(after)["cells"][2]) == list(code)
     assert all(line.startswith("+") for line in changed_lines(text, after))
+
+
+def test_every_code_cell_edit_in_the_corpus_changes_only_its_source() -> None:
+    edits = 0
+    for path in parseable_v4():
+        text = path.read_text(encoding="utf-8")
+        notebook = read_notebook(text, store).result["notebook"]
+        for index, cell in enumerate(notebook["cells"]):
+            if cell["kind"] != "code" or "noSource" in cell.get("codec", {}):
+                continue
+            diff = edit_outside_source(text, notebook, index, edited_source(cell["source"]),
+                                       store)
+            assert diff is None, (path.name, index, diff)
+            edits += 1
+    assert edits > 300
