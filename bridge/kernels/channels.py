@@ -4,7 +4,9 @@ A `KernelChannels` is the only thing that talks to a kernel's shell, iopub, stdi
 control channels. It has exactly one reader per channel and routes every message by its
 parent msg_id to the handler given when the request was sent (a second reader on a
 channel would steal messages). `ZmqChannels` (bridge.kernels.zmq_channels) is its
-implementation for kernels reached through a connection file.
+implementation for kernels reached through a connection file, `WebsocketChannels`
+(bridge.kernels.remote.websocket_channels) for kernels on a Jupyter Server; both route
+through one `Router`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +16,7 @@ import orjson
 import zmq
 from jupyter_client.session import Session
 
-from bridge.kernels.channels import RouteHandler
+from bridge.kernels.channels import RouteHandler, Router
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +24,6 @@ logger = logging.getLogger(__name__)
 # would add up to that much to every kernel start.
 RECONNECT_MS = 10
 MAX_BURST = 256
-RETIRED_REQUESTS = 64
 _CHANNELS = {"shell": zmq.DEALER, "iopub": zmq.SUB, "stdin": zmq.DEALER, "control": zmq.DEALER}
 
 
@@ -67,10 +65,7 @@ class ZmqChannels:
         self.curve_keys = curve_keys  # (secret, public) when the kernel uses CurveZMQ
         self.label = label  # names the kernel in the log
         self._sockets: dict[str, zmq.Socket[bytes]] = {}
-        self._routes: dict[str, RouteHandler] = {}
-        self._fallback: RouteHandler | None = None
-        self._retired: OrderedDict[str, None] = OrderedDict()
-        self._iopub_seen = asyncio.Event()
+        self.router = Router(label)
 
     async def open(self) -> None:
         context: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
@@ -103,17 +98,10 @@ class ZmqChannels:
             loop.remove_reader(socket.FD)
             socket.close(linger=0)
         self._sockets.clear()
-        self._routes.clear()
-        self._fallback = None
-        self._retired.clear()
-        self._iopub_seen.clear()
+        self.router.clear()
 
     async def iopub_delivered(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._iopub_seen.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
+        return await self.router.iopub_delivered(timeout)
 
     def _drain(self, channel: str) -> None:
         """The one reader of a channel. ZMQ's FD is edge-triggered: read until nothing is
@@ -138,16 +126,7 @@ class ZmqChannels:
         except Exception:
             logger.exception("kernel %s: unreadable %s message", self.label, channel)
             return
-        if channel == "iopub":
-            self._iopub_seen.set()
-        parent = msg["parent_header"] or {}  # a kernel's iopub_welcome has none
-        handler = self._routes.get(parent.get("msg_id", ""), self._fallback)
-        if handler is not None:
-            try:
-                handler(channel, msg)
-            except Exception:
-                logger.exception("kernel %s: handling %s failed", self.label,
-                                 msg["header"].get("msg_type"))
+        self.router.deliver(channel, msg)
 
     def send(self, channel: str, msg_type: str, content: dict[str, Any],
              handler: RouteHandler | None = None, subshell_id: str | None = None,
@@ -157,7 +136,7 @@ class ZmqChannels:
             msg["header"]["subshell_id"] = subshell_id
         msg_id: str = msg["header"]["msg_id"]
         if handler is not None:
-            self._routes[msg_id] = handler
+            self.router.add(msg_id, handler)
         frames: list[bytes | memoryview[bytes]] | None = list(buffers) if buffers else None
         self.session.send(self._sockets[channel], msg, buffers=frames)
         # a send can swallow the FD's wake-up for a reply that is already in
@@ -165,12 +144,10 @@ class ZmqChannels:
         return msg_id
 
     def set_fallback(self, handler: RouteHandler | None) -> None:
-        self._fallback = handler
+        self.router.fallback = handler
 
     def forget(self, msg_id: str) -> None:
-        self._routes.pop(msg_id, None)
+        self.router.forget(msg_id)
 
     def retire(self, msg_id: str) -> None:
-        self._retired[msg_id] = None
-        while len(self._retired) > RETIRED_REQUESTS:
-            self.forget(self._retired.popitem(last=False)[0])
+        self.router.retire(msg_id)

@@ -90,6 +90,23 @@ def _wait_for(check: Callable[[], bool], process: subprocess.Popen[bytes], log: 
     raise RuntimeError(f"{what} did not start: {log.read_text()[-2000:]}")
 
 
+def _answering(server: RunningServer, what: str) -> RunningServer:
+    """`server` once its REST API answers (stopped if it never does)."""
+    def ready() -> bool:
+        try:
+            server.api("api/kernelspecs")
+        except (urllib.error.URLError, ConnectionError, OSError):
+            return False
+        return True
+
+    try:
+        _wait_for(ready, server.process, server.log, what)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
 def start_jupyter_server(base: Path, *extra: str, unix_socket: str | None = None,
                          scheme: str = "http") -> RunningServer:
     """jupyter_server 2.x; its URL and token read from its runtime file."""
@@ -146,19 +163,7 @@ def start_kernel_gateway(base: Path) -> RunningServer:
     server = RunningServer("kernel_gateway", f"http://127.0.0.1:{port}/", token, process,
                            base, log)
 
-    def ready() -> bool:
-        try:
-            server.api("api/kernelspecs")
-        except (urllib.error.URLError, ConnectionError, OSError):
-            return False
-        return True
-
-    try:
-        _wait_for(ready, process, log, "kernel gateway")
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return _answering(server, "kernel gateway")
 
 
 ENTERPRISE_GATEWAY = Path(__file__).resolve().parents[2] / ".tools" / "enterprise-gateway"
@@ -186,16 +191,4 @@ def start_enterprise_gateway(base: Path) -> RunningServer:
     server = RunningServer("enterprise_gateway", f"http://127.0.0.1:{port}/", token, process,
                            base, log)
 
-    def ready() -> bool:
-        try:
-            server.api("api/kernelspecs")
-        except (urllib.error.URLError, ConnectionError, OSError):
-            return False
-        return True
-
-    try:
-        _wait_for(ready, process, log, "enterprise gateway")
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return _answering(server, "enterprise gateway")
