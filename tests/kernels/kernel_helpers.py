@@ -86,6 +86,18 @@ async def queue(client: BridgeClient, kernel_id: str, code: str,
     return asyncio.create_task(finished())
 
 
+async def sleeping(client: BridgeClient, kernel_id: str, marker: str = "up",
+                   timeout: float = 120) -> asyncio.Task[Cell]:
+    """A cell that prints `marker` and sleeps a minute, returned once the marker is out:
+    the cell is running in the kernel then, not only queued."""
+    running = await queue(client, kernel_id,
+                          f"import time; print({marker!r}, flush=True); time.sleep(60)",
+                          timeout=timeout)
+    await client.wait_for_notification(
+        "kernel/output", lambda n: any(op.get("text") == f"{marker}\n" for op in n["ops"]))
+    return running
+
+
 async def start_kernel(client: BridgeClient, **params: Any) -> dict[str, Any]:
     started: dict[str, Any] = await client.request("kernel/start", params)
     return started

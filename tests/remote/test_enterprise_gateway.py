@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bridge_client import BridgeClient
-from kernels.kernel_helpers import queue, run
+from kernels.kernel_helpers import run, sleeping
 from remote_servers import ENTERPRISE_GATEWAY, RunningServer, start_enterprise_gateway
 
 pytestmark = pytest.mark.enterprise_gateway
@@ -42,10 +42,7 @@ async def test_a_kernel_through_enterprise_gateway(gateway: RunningServer,
         kernel_id = started["kernelId"]
         cell = await run(client, kernel_id, "import sys; print(sys.prefix)")
         assert cell.text() == f"{ENTERPRISE_GATEWAY}\n"
-        running = await queue(client, kernel_id, "import time; print('go', flush=True); "
-                              "time.sleep(60)")
-        await client.wait_for_notification(
-            "kernel/output", lambda n: any(op.get("text") == "go\n" for op in n["ops"]))
+        running = await sleeping(client, kernel_id, "go")
         await client.request("kernel/interrupt", {"kernelId": kernel_id})
         interrupted = await asyncio.wait_for(running, 30)
         assert interrupted.outputs[-1]["ename"] == "KeyboardInterrupt"

@@ -13,7 +13,7 @@ import pytest
 
 from bridge_client import BridgeClient
 from cuttable_proxy import CuttableProxy
-from kernels.kernel_helpers import queue, run
+from kernels.kernel_helpers import queue, run, sleeping
 from remote_servers import RunningServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -42,10 +42,7 @@ async def test_a_kernel_killed_on_the_server_ends_the_cell_and_comes_back(
     client, server_id = remote_bridge
     started = await client.request("kernel/start", {"serverId": server_id})
     kernel_id = started["kernelId"]
-    running = await queue(client, kernel_id, "import time; print('up', flush=True); "
-                          "time.sleep(60)")
-    await client.wait_for_notification(
-        "kernel/output", lambda n: any(op.get("text") == "up\n" for op in n["ops"]))
+    running = await sleeping(client, kernel_id, "up")
     os.kill(kernel_process(server, started["remoteKernelId"]).pid, signal.SIGKILL)
     cell = await asyncio.wait_for(running, 30)
     assert cell.status == "error"
@@ -102,11 +99,7 @@ async def test_a_kernel_gone_from_the_server_ends_the_running_cell(
     client, server_id = remote_bridge
     started = await client.request("kernel/start", {"serverId": server_id})
     kernel_id = started["kernelId"]
-    running = await queue(client, kernel_id, "import time; print('up', flush=True); "
-                          "time.sleep(60)")
-    await client.wait_for_notification(
-        "kernel/output", lambda n: n["executionId"] and any(
-            op.get("text") == "up\n" for op in n["ops"]))
+    running = await sleeping(client, kernel_id, "up")
     # another client shuts it down on the server
     await asyncio.to_thread(server.api, f"api/kernels/{started['remoteKernelId']}", "DELETE")
     cell: Any = await asyncio.wait_for(running, 60)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bridge_client import BridgeClient, RpcError
-from kernels.kernel_helpers import queue, run
+from kernels.kernel_helpers import run, sleeping
 from remote_servers import RunningServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -46,10 +46,7 @@ async def test_interrupt_stops_a_long_sleep(remote_bridge: tuple[BridgeClient, s
                                            remote_kernel: dict[str, Any]) -> None:
     client, _ = remote_bridge
     kernel_id = remote_kernel["kernelId"]
-    running = await queue(client, kernel_id, "import time; print('go', flush=True); "
-                          "time.sleep(60)")
-    await client.wait_for_notification(
-        "kernel/output", lambda n: any(op.get("text") == "go\n" for op in n["ops"]))
+    running = await sleeping(client, kernel_id, "go")
     await client.request("kernel/interrupt", {"kernelId": kernel_id})
     cell = await asyncio.wait_for(running, 20)
     assert cell.status == "error"
