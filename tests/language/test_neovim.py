@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,17 +30,17 @@ def nvim() -> str:
     return found
 
 
-async def test_neovim_gets_kernel_completions_in_a_percent_script(tmp_path: Path) -> None:
-    script = tmp_path / "analysis.py"
-    script.write_text(SCRIPT)
-    out = tmp_path / "report.json"
+async def run_neovim(lua: Path, script: Path,
+                     env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Headless Neovim on `script` running the test's `lua`, which writes a JSON report;
+    the report, with no error in it."""
+    out = script.parent / "report.json"
     process = await asyncio.create_subprocess_exec(
-        nvim(), "--headless", "-u", "NONE", "-i", "NONE", "-n",
-        "-c", f"luafile {HERE / 'neovim_complete.lua'}",
-        cwd=tmp_path, stdin=asyncio.subprocess.DEVNULL,
+        nvim(), "--headless", "-u", "NONE", "-i", "NONE", "-n", "-c", f"luafile {lua}",
+        cwd=script.parent, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "NBBRIDGE_NVIM_FILE": str(script), "NBBRIDGE_NVIM_OUT": str(out),
-             "NBBRIDGE_PYTHON": sys.executable,
+        env={**os.environ, **(env or {}), "NBBRIDGE_NVIM_FILE": str(script),
+             "NBBRIDGE_NVIM_OUT": str(out), "NBBRIDGE_PYTHON": sys.executable,
              "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO),
                                                          os.environ.get("PYTHONPATH")]))},
     )
@@ -50,8 +51,15 @@ async def test_neovim_gets_kernel_completions_in_a_percent_script(tmp_path: Path
         await process.wait()
         raise
     assert out.exists(), f"Neovim wrote no report: {screen.decode(errors='replace')}"
-    report = json.loads(out.read_text())
+    report: dict[str, Any] = json.loads(out.read_bytes())
     assert "error" not in report, report
+    return report
+
+
+async def test_neovim_gets_kernel_completions_in_a_percent_script(tmp_path: Path) -> None:
+    script = tmp_path / "analysis.py"
+    script.write_text(SCRIPT)
+    report = await run_neovim(HERE / "neovim_complete.lua", script)
     assert report["steps"] == ["initialized", "ran", "completed", "stopped"]
     assert report["encoding"] == "utf-16"
     assert report["run"]["cells"][0]["status"] == "ok"
