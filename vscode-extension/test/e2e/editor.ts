@@ -289,6 +289,24 @@ export class Editor {
     await this.page.keyboard.press(run ? "Enter" : "Escape");
   }
 
+  /** Opens the kernel picker and clicks the kernel whose row matches `kernel`, stepping
+   * through what the picker may show first (the kernel source, "Select Another Kernel"). */
+  async pickKernel(kernel: string | RegExp, screenshot: string, timeout = 300_000): Promise<void> {
+    await this.command("Notebook: Select Notebook Kernel");
+    const rows = this.page.locator(".quick-input-widget:visible .monaco-list-row");
+    const ours = rows.filter({ hasText: kernel });
+    for (let step = 0; step < 4 && !(await ours.first().isVisible()); step++) {
+      await rows.first().waitFor({ timeout });
+      const next = rows.filter({ hasText: /Select Another Kernel|nbbridge|Jupyter Server/ });
+      if ((await ours.count()) === 0 && (await next.count()) > 0) {
+        await next.first().click();
+      }
+      await ours.first().waitFor({ timeout: 30_000 }).catch(() => undefined);
+    }
+    await this.screenshot(screenshot);
+    await ours.first().click();
+  }
+
   /** The quick input (kernel picker, input box) when it is showing. */
   quickInput(): Locator {
     return this.page.locator(".quick-input-widget:visible");

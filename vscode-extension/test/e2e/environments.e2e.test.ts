@@ -48,20 +48,7 @@ describe("a workspace venv as a kernel", { skip: missingPart() }, () => {
     const venv = path.join(editor.workspace, ".venv");
     const made = spawnSync(basePython() ?? "python3", ["-m", "venv", venv], { encoding: "utf8" });
     assert.equal(made.status, 0, made.stderr);
-    await editor.command("Notebook: Select Notebook Kernel");
-    const rows = editor.page.locator(".quick-input-widget:visible .monaco-list-row");
-    const ours = rows.filter({ hasText: /venv: \.venv/ });
-    // the picker may first ask for the source, or offer "Select Another Kernel"
-    for (let step = 0; step < 4 && !(await ours.first().isVisible()); step++) {
-      await rows.first().waitFor(LONG);
-      const next = rows.filter({ hasText: /Select Another Kernel|nbbridge/ });
-      if ((await ours.count()) === 0 && (await next.count()) > 0) {
-        await next.first().click();
-      }
-      await ours.first().waitFor({ timeout: 30_000 }).catch(() => undefined);
-    }
-    await editor.screenshot("env-01-picker");
-    await ours.first().click();
+    await editor.pickKernel(/venv: \.venv/, "env-01-picker", LONG.timeout);
     await editor.focusCell("prefix=");
     await editor.page.keyboard.press("Shift+Enter");
     const offer = editor.page.locator(".notifications-toasts").filter({ hasText: /Install ipykernel into/ });
