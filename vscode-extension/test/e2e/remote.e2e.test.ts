@@ -67,6 +67,7 @@ describe("a Jupyter Server's kernel", { skip: missingPart() }, () => {
 
   after(async () => {
     if (editor !== undefined) {
+      await editor.screenshot("remote-zz-last").catch(() => undefined);
       editor.saveLogs();
       await editor.stop();
     }
@@ -83,7 +84,8 @@ describe("a Jupyter Server's kernel", { skip: missingPart() }, () => {
     await editor.openNotebook(NOTEBOOK);
     await editor.command("nbbridge: Connect to Jupyter Server…");
     const input = editor.page.locator(".quick-input-widget:visible .quick-input-box input");
-    await input.waitFor(LONG);
+    // the palette's own input goes first: fill the box only once it is the command's
+    await editor.quickInput().filter({ hasText: "The server's URL" }).waitFor(LONG);
     await input.fill(server.url);
     await editor.page.keyboard.press("Enter");
     await editor.quickInput().filter({ hasText: "Token for" }).waitFor(LONG);
@@ -93,19 +95,7 @@ describe("a Jupyter Server's kernel", { skip: missingPart() }, () => {
     await editor.screenshot("remote-01-connected");
 
     const host = new URL(server.url).host;
-    await editor.command("Notebook: Select Notebook Kernel");
-    const rows = editor.page.locator(".quick-input-widget:visible .monaco-list-row");
-    const ours = rows.filter({ hasText: host });
-    for (let step = 0; step < 4 && !(await ours.first().isVisible()); step++) {
-      await rows.first().waitFor(LONG);
-      const next = rows.filter({ hasText: /Select Another Kernel|nbbridge|Jupyter Server/ });
-      if ((await ours.count()) === 0 && (await next.count()) > 0) {
-        await next.first().click();
-      }
-      await ours.first().waitFor({ timeout: 30_000 }).catch(() => undefined);
-    }
-    await editor.screenshot("remote-02-picker");
-    await ours.first().click();
+    await editor.pickKernel(host, "remote-02-picker", LONG.timeout);
     await editor.focusCell("runtime=");
     await editor.page.keyboard.press("Shift+Enter");
     await editor.outputs().getByText(`runtime=${server.runtime}`).waitFor(LONG);
