@@ -77,10 +77,12 @@ def verify(
         found.whole = (text, head + separator.join(pieces) + tail)
         return found
     original_head = text[: spans[0][0]] if spans else text
-    if original_head != head:
+    original_tail = text[spans[-1][1]:] if spans else ""
+    if original_head != head or original_tail != tail:
+        # both kept: a change to the notebook's members is written into the two together
         found.head = (original_head, head)
-    if spans and text[spans[-1][1]:] != tail:
-        found.tail = (text[spans[-1][1]:], tail)
+        if spans:
+            found.tail = (original_tail, tail)
     for index, ((start, end), piece) in enumerate(zip(spans, pieces, strict=True)):
         if text[start:end] != piece:
             found.originals[index] = text[start:end]

@@ -22,6 +22,7 @@ from bridge.notebook.store import NotebookStore
 from bridge.notebook.style import Encoder, FileStyle, detect_style
 from bridge.notebook.validation import SchemaCheck
 from bridge.notebook.writing import (
+    CELL_DEFAULTS,
     CELL_KINDS,
     file_cell,
     file_top,
@@ -222,6 +223,9 @@ def to_transfer_cell(cell: Any, source_as_list: bool, with_ids: bool,
         codec["noSource"] = True
     if with_ids and "id" not in cell:
         codec["noId"] = True
+    absent = [key for key in CELL_DEFAULTS.get(str(cell_type), ()) if key not in cell]
+    if absent:
+        codec["absent"] = absent
     if cell_type == "code" and isinstance(cell.get("outputs"), list) and cell["outputs"]:
         codec["outputs"] = new_token()  # saving may send this instead of them
     if codec:

@@ -26,9 +26,12 @@ class FileStyle:
     ensure_ascii: bool = False
     trailer: str = "\n"  # what follows the closing brace
     source_as_list: bool = True
+    outputs_as_list: bool = True  # how new outputs' multi-line strings are written
     # Key orders for files whose keys are not sorted (cells are rebuilt from parts).
     top_key_order: tuple[str, ...] = ()
     cell_key_order: tuple[str, ...] = ()
+    # per cell_type, where cells of one type agree on an order others do not share
+    kind_key_orders: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -41,11 +44,25 @@ class FileStyle:
         for name in ("top_key_order", "cell_key_order"):
             if isinstance(fields.get(name), list):
                 fields[name] = tuple(str(key) for key in fields[name])
+        orders = fields.get("kind_key_orders")
+        if isinstance(orders, list):
+            try:
+                fields["kind_key_orders"] = tuple(
+                    (str(kind), tuple(str(key) for key in keys)) for kind, keys in orders)
+            except (TypeError, ValueError):
+                return CANONICAL
         try:
             style = cls(**fields)
         except TypeError:
             return CANONICAL
         return style if style.is_well_formed() else CANONICAL
+
+    def cell_order(self, cell_type: Any) -> tuple[str, ...]:
+        """The member order of a cell of this type (empty: as the style sorts)."""
+        for kind, order in self.kind_key_orders:
+            if kind == cell_type:
+                return order
+        return self.cell_key_order
 
     def is_well_formed(self) -> bool:
         blank = re.compile(r"[ \t]*")
@@ -109,10 +126,14 @@ def detect_style(data: str | bytes, top: dict[str, Any]) -> FileStyle:
     )
     source = first_cell.get("source") if isinstance(first_cell, dict) else None
     cell_keys: list[str] = []
+    kind_orders: list[tuple[str, tuple[str, ...]]] = []
     if not sort_keys and isinstance(cells, list):
-        for cell in cells[:50]:
-            if isinstance(cell, dict):
-                cell_keys.extend(key for key in cell if key not in cell_keys)
+        first = [cell for cell in cells[:50] if isinstance(cell, dict)]
+        cell_keys = _cell_key_order(first)
+        for kind in dict.fromkeys(str(cell.get("cell_type")) for cell in first):
+            order = _cell_key_order([c for c in first if str(c.get("cell_type")) == kind])
+            if [key for key in cell_keys if key in order] != order:
+                kind_orders.append((kind, tuple(order)))
     return FileStyle(
         indent=indent,
         newline=newline,
@@ -122,9 +143,46 @@ def detect_style(data: str | bytes, top: dict[str, Any]) -> FileStyle:
         ensure_ascii=ensure_ascii,
         trailer=_trailer(data),
         source_as_list=not isinstance(source, str),
+        outputs_as_list=_outputs_as_list(cells, default=not isinstance(source, str)),
         top_key_order=() if sort_keys else tuple(top),
         cell_key_order=tuple(cell_keys),
+        kind_key_orders=tuple(kind_orders),
     )
+
+
+def _cell_key_order(cells: list[dict[str, Any]]) -> list[str]:
+    """One member order every cell's own order agrees with, as far as one does: sorted
+    when every cell is (the notebook's own members may still be hand-ordered); else a
+    member goes after the one it follows in the first cell that has it, so code cells
+    keep their order beside markdown cells that lack some members."""
+    if all(list(cell) == sorted(cell) for cell in cells):
+        return sorted({key for cell in cells for key in cell})
+    order: list[str] = []
+    for cell in cells:
+        previous: str | None = None
+        for key in cell:
+            if key not in order:
+                order.insert(order.index(previous) + 1 if previous is not None else 0, key)
+            previous = key
+    return order
+
+
+def _outputs_as_list(cells: Any, default: bool) -> bool:
+    """Whether the file's outputs write their text as lists of lines (as nbformat does)
+    or as strings: the first text found tells."""
+    for cell in cells[:200] if isinstance(cells, list) else ():
+        outputs = cell.get("outputs") if isinstance(cell, dict) else None
+        for output in outputs if isinstance(outputs, list) else ():
+            if not isinstance(output, dict):
+                continue
+            texts = [output.get("text")]
+            data = output.get("data")
+            if isinstance(data, dict):
+                texts.extend(value for key, value in data.items() if key.startswith("text/"))
+            for text in texts:
+                if isinstance(text, (str, list)):
+                    return isinstance(text, list)
+    return default
 
 
 def _escape_non_ascii(match: re.Match[str]) -> str:
@@ -145,10 +203,12 @@ class Encoder:
     ensure_ascii=False); numbers use Python's repr like nbformat does.
     """
 
-    def __init__(self, style: FileStyle) -> None:
+    def __init__(self, style: FileStyle, base: str = "") -> None:
+        """`base`: the indentation of the line a value starts on, for values written
+        somewhere inside a part."""
         self.style = style
         self._indent = None if style.indent is None else style.indent.encode()
-        self._newline = style.newline.encode()
+        self._newline = style.newline.encode() + base.encode()
         self._item = style.item_separator.encode()
         self._key = style.key_separator.encode()
 

@@ -87,8 +87,10 @@ def _whole_schema_valid(top: dict[str, Any], minor: int) -> bool:
 
 
 def prepare() -> None:
-    """Compile the check of the newest notebooks ahead of the first one opened."""
-    _typed_check(5)
+    """Compile the checks ahead of the first notebook opened: the newest version's
+    first, then the older ones (most of their kinds are shared)."""
+    for minor in range(5, -1, -1):
+        _typed_check(minor)
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ def _compiled_check(minor: int) -> _TypedCheck:
             (kind,) = definition["properties"][member]["enum"]
             if "outputs" in definition["properties"]:
                 definition["properties"]["outputs"] = {"type": "array"}
-            found[kind] = fastjsonschema.compile({"definitions": definitions, **definition})
+            found[kind] = _compiled(definition, definitions)
         return found
 
     top_schema = copy.deepcopy(schema)
@@ -141,7 +143,42 @@ def _compiled_check(minor: int) -> _TypedCheck:
             for output in cell.get("outputs", ()) if cell["cell_type"] == "code" else ():
                 output_kinds[output["output_type"]](output)
 
-    return _TypedCheck(fastjsonschema.compile(top_schema), check_cells)
+    return _TypedCheck(_compiled(top_schema, top_schema.pop("definitions")), check_cells)
+
+
+def _compiled(schema: dict[str, Any], definitions: dict[str, Any]) -> Callable[[Any], Any]:
+    """fastjsonschema's check of `schema` with the definitions it refers to. Most kinds
+    are the same in several schema versions: each is compiled once."""
+    used: dict[str, Any] = {}
+    pending = [schema]
+    while pending:
+        for name in _references(pending.pop()):
+            if name not in used and name in definitions:
+                used[name] = definitions[name]
+                pending.append(definitions[name])
+    return _compile_cached(orjson.dumps({**schema, "definitions": used},
+                                        option=orjson.OPT_SORT_KEYS))
+
+
+@functools.cache
+def _compile_cached(schema: bytes) -> Callable[[Any], Any]:
+    check: Callable[[Any], Any] = fastjsonschema.compile(orjson.loads(schema))
+    return check
+
+
+def _references(value: Any) -> list[str]:
+    """The top-level definitions `value` refers to (`#/definitions/<name>/...`)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        ref = value.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/definitions/"):
+            found.append(ref.split("/")[2])
+        for item in value.values():
+            found.extend(_references(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_references(item))
+    return found
 
 
 def _all_errors(top: dict[str, Any], minor: int) -> list[str]:

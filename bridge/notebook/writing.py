@@ -12,10 +12,12 @@ from typing import Any
 
 import orjson
 import pybase64
+from nbformat import from_dict
 from nbformat.corpus.words import generate_corpus_id
+from nbformat.v4.rwbase import split_lines
 
 from bridge.errors import BridgeError, ErrorCode
-from bridge.notebook import layout
+from bridge.notebook import layout, patching
 from bridge.notebook.store import (
     ROLE_CELL,
     ROLE_HEAD,
@@ -28,7 +30,7 @@ from bridge.notebook.style import CANONICAL, Encoder, FileStyle
 
 _dumps = orjson.dumps
 CELL_KINDS = ("code", "markdown", "raw")
-_CELL_DEFAULTS: dict[str, dict[str, Any]] = {
+CELL_DEFAULTS: dict[str, dict[str, Any]] = {
     "code": {"execution_count": None, "metadata": {}, "outputs": []},
     "markdown": {"metadata": {}},
     "raw": {"metadata": {}},
@@ -115,14 +117,15 @@ def _file_parts(notebook: Any, store: NotebookStore) -> tuple[list[str], dict[st
         key = cell_key(ROLE_CELL, style_key, _key_form(store, cell, index))
         known = store.cell_texts.get(key)
         if known is None:
-            piece = encoder.encode(
-                file_cell(_with_outputs(store, cell, index), index, style, with_ids, used_ids),
-                layout.CELL_DEPTH,
-            ).decode()
+            file = file_cell(_with_outputs(store, cell, index), index, style, with_ids,
+                             used_ids)
+            _lay_out_new_outputs(store, cell, file, style)
+            piece = encoder.encode(file, layout.CELL_DEPTH).decode()
             record = cell.get("codec", {}).get("verbatim")
             record = record if isinstance(record, dict) else {}
             before = record.get("before")
-            known = layout.use_verbatim(record, piece), before if isinstance(before, str) else None
+            known = (_kept_text(record, piece, file, encoder),
+                     before if isinstance(before, str) else None)
             store.cell_texts.put(key, known)
         text, before = known
         if index:
@@ -131,6 +134,50 @@ def _file_parts(notebook: Any, store: NotebookStore) -> tuple[list[str], dict[st
     parts.append(tail)
     whole = verbatim.get("file")
     return parts, whole if isinstance(whole, dict) else None
+
+
+def _kept_text(record: dict[str, Any], piece: str, file: dict[str, Any],
+               encoder: Encoder) -> str:
+    """A cell kept verbatim: its original text, or (if it changed) that text with the
+    changes written in."""
+    text = layout.use_verbatim(record, piece)
+    original = record.get("text")
+    if text is not piece or not isinstance(original, str):
+        return text
+    indent = encoder.style.indent
+    place = patching.Place("", None) if indent is None else patching.Place(
+        indent * layout.CELL_DEPTH, indent)
+    try:
+        return patching.patch(original, file, encoder, place)
+    except ValueError:  # not the text of a JSON value: the record is not the codec's
+        return piece
+
+
+def _lay_out_new_outputs(store: NotebookStore, cell: Any, file: dict[str, Any],
+                         style: FileStyle) -> None:
+    """Outputs that were not read from the file (the cell ran) are written as nbformat
+    writes them, multi-line strings as lists of lines, unless the file's outputs are
+    written otherwise."""
+    outputs = file.get("outputs")
+    if not style.outputs_as_list or not isinstance(outputs, list) or not outputs:
+        return
+    token = _outputs_token(cell)
+    stored = None if token is None else store.token_outputs(token)
+    if stored is not None and _dumps(outputs) == stored:
+        return
+    read = set() if stored is None else {_dumps(output) for output in orjson.loads(stored)}
+    file["outputs"] = [output if not isinstance(output, dict) or _dumps(output) in read
+                       else nbformat_layout(output) for output in outputs]
+
+
+def nbformat_layout(output: dict[str, Any]) -> dict[str, Any]:
+    """One output with its multi-line strings split into lines as nbformat writes them."""
+    holder = from_dict({"cells": [{"cell_type": "code", "outputs": [output]}]})
+    try:
+        split: dict[str, Any] = orjson.loads(_dumps(split_lines(holder).cells[0].outputs[0]))
+    except AttributeError:  # no output nbformat knows (the schema check names it)
+        return output
+    return split
 
 
 def remember_texts(store: NotebookStore, notebook: dict[str, Any],
@@ -220,13 +267,43 @@ def _skeleton_texts(
     top: dict[str, Any], has_cells: bool, encoder: Encoder, verbatim: dict[str, Any],
     style_key: int,
 ) -> tuple[str, str]:
-    head, tail = layout.skeleton(top, has_cells, encoder)
-    head = layout.use_verbatim(verbatim.get("head"), head)
-    tail = layout.use_verbatim(verbatim.get("tail"), tail)
+    encoded_head, encoded_tail = layout.skeleton(top, has_cells, encoder)
+    head = layout.use_verbatim(verbatim.get("head"), encoded_head)
+    tail = layout.use_verbatim(verbatim.get("tail"), encoded_tail)
+    if head is encoded_head or (has_cells and tail is encoded_tail):
+        head, tail = _patched_skeleton(verbatim, top, has_cells, encoder) or (head, tail)
     source = _skeleton_key_source(top)
     known_head = store.cell_texts.get(cell_key(ROLE_HEAD, style_key, source))
     known_tail = store.cell_texts.get(cell_key(ROLE_TAIL, style_key, source))
     return (known_head[0] if known_head else head), (known_tail[0] if known_tail else tail)
+
+
+def _patched_skeleton(verbatim: dict[str, Any], top: dict[str, Any], has_cells: bool,
+                      encoder: Encoder) -> tuple[str, str] | None:
+    """The file's kept head and tail with the notebook's changed members written into
+    them (None when they were not kept): the two together are the notebook's text with
+    an empty cells array, which stays as it is and marks where the cells go."""
+    texts = [record.get("text") if isinstance(record, dict) else None
+             for record in (verbatim.get("head"), verbatim.get("tail") if has_cells else {})]
+    head, tail = texts[0], texts[1] if has_cells else ""
+    if not isinstance(head, str) or not isinstance(tail, str):
+        return None
+    combined = head + tail
+    start, end = len(combined) - len(combined.lstrip()), len(combined.rstrip())
+    indent = encoder.style.indent
+    place = patching.Place("", indent)
+    try:
+        whole = (combined[:start] + patching.patch(combined[start:end], top, encoder, place)
+                 + combined[end:])
+        span = patching.member_span(whole, start, "cells") if has_cells else None
+    except ValueError:
+        return None
+    if not has_cells:
+        return whole, ""
+    if span is None or not head.rstrip().endswith("["):
+        return None
+    cut = span[0] + 1 + len(head) - len(head.rstrip())
+    return whole[:cut], whole[cut:]
 
 
 def _skeleton_key_source(notebook: dict[str, Any]) -> dict[str, Any]:
@@ -274,16 +351,21 @@ def file_cell(
     if not (codec.get("noSource") and source == ""):
         file["source"] = _file_source(source, codec, style)
     if "opaque" not in codec and "cellType" not in codec:
-        for key, default in _CELL_DEFAULTS[kind].items():
-            if key not in file:
+        absent = codec.get("absent")
+        absent = absent if isinstance(absent, list) else ()
+        for key, default in CELL_DEFAULTS[kind].items():
+            if key in absent:
+                # a member the file's cell did not have stays out while it is empty
+                if key in file and file[key] == default and type(file[key]) is type(default):
+                    del file[key]
+            elif key not in file:
                 file[key] = type(default)() if default is not None else None
     if with_ids and "id" not in file and not codec.get("noId"):
         file["id"] = _new_id(used_ids)
     if isinstance(file.get("id"), str):
         used_ids.add(file["id"])
-    if style.cell_key_order:
-        return _ordered(file, style.cell_key_order)
-    return file
+    order = style.cell_order(cell_type)
+    return _ordered(file, order) if order else file
 
 
 def _file_source(source: str, codec: dict[str, Any], style: FileStyle) -> str | list[str]:

@@ -13,6 +13,7 @@ from bridge.notebook.store import NotebookStore
 from bridge.notebook.writing import write_notebook
 
 from codec.helpers import parseable_v4
+from codec.minimal_diff import edit_outside_source, edited_source
 
 store = NotebookStore()  # this module's bridge state
 
@@ -105,3 +106,49 @@ def test_saving_twice_is_stable() -> None:
     first = write_notebook(notebook, store)
     reread = read_notebook(first, store).result["notebook"]
     assert write_notebook(reread, store) == first
+
+
+def _unsorted_file(cells: list[dict], metadata: dict) -> str:
+    return json.dumps({"metadata": metadata, "nbformat": 4, "nbformat_minor": 4,
+                       "cells": cells}, indent=1, ensure_ascii=False) + "\n"
+
+
+def test_sorted_cells_under_hand_ordered_metadata_stay_sorted() -> None:
+    code = {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [],
+            "source": ["x = 1"]}
+    markdown = {"cell_type": "markdown", "metadata": {}, "source": ["# A"]}
+    text = _unsorted_file([markdown, code], {"language_info": {"name": "python"},
+                                             "kernelspec": {"name": "python3"}})
+    notebook = read_notebook(text, store).result["notebook"]
+    assert all("verbatim" not in cell.get("codec", {}) for cell in notebook["cells"])
+    notebook["cells"].append({"kind": "code", "source": "y = 2"})
+    written = json.loads(write_notebook(notebook, store))["cells"][2]
+    assert list(written) == sorted(written)
+
+
+def test_a_new_code_cell_takes_the_code_cells_member_order() -> None:
+    code = {"cell_type": "code", "source": ["x = 1"], "execution_count": 1,
+            "metadata": {}, "outputs": []}
+    markdown = {"cell_type": "markdown", "metadata": {}, "source": ["# A"]}
+    text = _unsorted_file([markdown, code], {"kernelspec": {"name": "python3"}})
+    notebook = read_notebook(text, store).result["notebook"]
+    assert all("verbatim" not in cell.get("codec", {}) for cell in notebook["cells"])
+    notebook["cells"].append({"kind": "code", "source": "y = 2"})
+    after = write_notebook(notebook, store)
+    assert list(json.loads(after)["cells"][2]) == list(code)
+    assert all(line.startswith("+") for line in changed_lines(text, after))
+
+
+def test_every_code_cell_edit_in_the_corpus_changes_only_its_source() -> None:
+    edits = 0
+    for path in parseable_v4():
+        text = path.read_text(encoding="utf-8")
+        notebook = read_notebook(text, store).result["notebook"]
+        for index, cell in enumerate(notebook["cells"]):
+            if cell["kind"] != "code" or "noSource" in cell.get("codec", {}):
+                continue
+            diff = edit_outside_source(text, notebook, index, edited_source(cell["source"]),
+                                       store)
+            assert diff is None, (path.name, index, diff)
+            edits += 1
+    assert edits > 300
