@@ -76,7 +76,9 @@ def test_an_unusual_separator_and_head_are_recorded() -> None:
     assert found.befores == [None, between.replace(",", " ,")]
     assert found.head is not None and found.head[0].startswith("{ \n")
     assert found.originals == [None, None]  # the cells themselves are as written
-    assert found.tail is None and found.whole is None
+    # head and tail are kept together, so that an edit to the notebook's own members
+    # (written into both) keeps each as it was
+    assert found.tail is not None and odd.endswith(found.tail[0]) and found.whole is None
 
 
 def test_cells_that_cannot_be_located_keep_the_whole_file() -> None:
@@ -100,7 +102,8 @@ def test_a_tail_written_differently_is_recorded_and_nothing_else() -> None:
     text, top = file_text()
     odd = text.replace('"nbformat": 4', '"nbformat":  4')  # after the cells: the tail
     found = verify(odd, json.loads(odd), top["cells"], encoder_for(text, top))
-    assert found.head is None and found.whole is None
+    assert found.whole is None
+    assert found.head is not None and odd.startswith(found.head[0])  # kept with the tail
     assert found.originals == [None, None] and found.befores == [None, None]
     assert found.tail is not None
     original, encoded = found.tail

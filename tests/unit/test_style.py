@@ -130,7 +130,10 @@ def test_keys_count_as_sorted_only_if_top_first_cell_and_metadata_all_are() -> N
     style = detected(text)
     assert style.sort_keys is False
     assert style.top_key_order == ("cells", "metadata", "nbformat", "nbformat_minor")
-    assert style.cell_key_order[:2] == ("source", "cell_type")
+    # the code cell's own order; the markdown cell keeps the sorted one
+    code_order = [key for key in style.cell_order("code") if key in first]
+    assert code_order[:2] == ["source", "cell_type"]
+    assert dict(style.kind_key_orders)["markdown"] == tuple(sorted(nb["cells"][1]))
     # a later cell's own order does not matter
     nb = notebook()
     nb["cells"][1] = reversed_keys(nb["cells"][1])
