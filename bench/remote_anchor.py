@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bridge.kernels.remote.wire import V1_PROTOCOL, decode_v1, encode_v1
+from bridge.kernels.wire import V1_PROTOCOL, decode_v1, encode_v1
 
 QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 

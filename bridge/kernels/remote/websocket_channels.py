@@ -26,7 +26,7 @@ from jupyter_client.session import Session
 
 from bridge.kernels.channels import RouteHandler, Router
 from bridge.kernels.remote.servers import JupyterServer
-from bridge.kernels.remote.wire import (
+from bridge.kernels.wire import (
     V1_PROTOCOL,
     decode_legacy,
     decode_v1,

@@ -1,4 +1,5 @@
-"""Kernel messages on a Jupyter Server's kernel websocket, both framings.
+"""Kernel messages as bytes: a Jupyter Server's kernel websocket (both framings) and the
+kernel host's socket (bridge.kernels.host), which carries the v1 framing.
 
 `v1.kernel.websocket.jupyter.org` (jupyter_server >= 2, both gateways): one binary frame,
 8-byte little-endian count of offsets, the offsets, then the channel name, header,
