@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from bridge import __version__
@@ -13,6 +14,7 @@ from bridge.headless.commands import (
     export_command,
     run_command,
 )
+from bridge.kernels.host.host import add_host_arguments, host_command
 
 
 def _parse_size(text: str) -> int:
@@ -38,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="largest notebook file accepted, e.g. 512MiB (default 1GiB)")
     serve.add_argument("--warm-pool", action="store_true",
                        help="keep one default kernel started ahead of the next kernel/start")
+    serve.add_argument("--kernels", choices=["durable", "direct"],
+                       default=os.environ.get("NBBRIDGE_KERNELS", "durable"),
+                       help="durable: kernels in the per-user kernel host, they outlive "
+                       "the editor (default); direct: kernels are this process's children")
+    add_host_arguments(commands.add_parser(
+        "kernel-host", help="the per-user process that owns durable kernels "
+        "(started by `nbbridge serve` when needed)"))
     commands.add_parser("kernels", help="list the installed kernelspecs and the Python "
                         "environments found (the current folder's own first)")
     add_run_arguments(commands.add_parser(
@@ -55,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from bridge.server import serve
 
-        return serve(args.max_notebook_size, args.warm_pool)
+        return serve(args.max_notebook_size, args.warm_pool, args.kernels == "durable")
+    if args.command == "kernel-host":
+        return host_command(args)
     if args.command == "kernels":
         from bridge.kernels.environments import list_for_cli
         from bridge.kernels.specs import format_table, list_specs

@@ -1,6 +1,7 @@
 """The bridge's settings from `initializationOptions`: one typed tree, read once.
 
-    {"warmPool": bool, "kernelStartTimeout": seconds,
+    {"warmPool": bool, "kernelStartTimeout": seconds, "durableKernels": bool,
+     "cullIdleAfter": seconds | null (never),
      "language": {"completionDeadlineMs": ms, "jediGraceMs": ms, "hoverDeadlineMs": ms}}
 
 Every member is optional. A bad value keeps its default and is named in `problems`, which
@@ -27,6 +28,9 @@ class KernelSettings:
     warm_pool: bool | None = None  # None: as `nbbridge serve --warm-pool` said
     start_timeout: float | None = None  # None: the kernel layer's default
     remote_start_timeout: float | None = None  # a server's kernel (gateways are slow)
+    durable: bool | None = None  # None: as `nbbridge serve --kernels` said
+    cull_after: float | None = None
+    never_cull: bool = False
 
 
 @dataclass
@@ -54,6 +58,17 @@ def read_options(raw: Any) -> BridgeOptions:
         return options
     if "warmPool" in raw:
         options.kernels.warm_pool = bool(raw["warmPool"])
+    if "durableKernels" in raw:
+        options.kernels.durable = bool(raw["durableKernels"])
+    if "cullIdleAfter" in raw:
+        cull = raw["cullIdleAfter"]
+        if cull is None:
+            options.kernels.never_cull = True
+        elif _number(cull) and cull > 0:
+            options.kernels.cull_after = float(cull)
+        else:
+            options.problems.append("initializationOptions.cullIdleAfter must be a number "
+                                    "of seconds > 0, or null for never")
     for option, attribute in (("kernelStartTimeout", "start_timeout"),
                               ("remoteKernelStartTimeout", "remote_start_timeout")):
         timeout = raw.get(option)

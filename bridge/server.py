@@ -21,11 +21,13 @@ from bridge.notebook.file_content import parse_body
 from bridge.notebook.store import NotebookStore
 from bridge.options import read_options
 from bridge.rpc.contract import (
+    KERNEL_ATTACH,
     KERNEL_COMM_INFO,
     KERNEL_ENVIRONMENTS,
     KERNEL_EXECUTE,
     KERNEL_INSTALL_IPYKERNEL,
     KERNEL_INTERRUPT,
+    KERNEL_LIST,
     KERNEL_RESTART,
     KERNEL_SEND_COMM,
     KERNEL_SERVERS_ADD,
@@ -102,10 +104,11 @@ def workspace_roots(server: BridgeServer) -> list[str]:
 
 
 def create_server(max_notebook_bytes: int = requests.DEFAULT_MAX_NOTEBOOK_BYTES,
-                  warm_pool: bool = False) -> BridgeServer:
+                  warm_pool: bool = False, durable: bool = False) -> BridgeServer:
     server = BridgeServer(max_notebook_bytes)
     rpc = server.bridge_protocol
-    kernels = KernelService(rpc, warm_pool, roots=lambda: workspace_roots(server))
+    kernels = KernelService(rpc, warm_pool, roots=lambda: workspace_roots(server),
+                            durable=durable)
     server.shutdown_hooks.append(kernels.shutdown_all)
     language = LanguageService(lambda: server.workspace, kernels.registry, rpc)
     server.shutdown_hooks.append(language.close)
@@ -142,6 +145,7 @@ def create_server(max_notebook_bytes: int = requests.DEFAULT_MAX_NOTEBOOK_BYTES,
         KERNEL_SERVERS_KERNELS: kernels.server_kernels,
         KERNEL_SEND_COMM: kernels.send_comm, KERNEL_COMM_INFO: kernels.comm_info,
         KERNEL_WIDGET_STATE: kernels.widget_state,
+        KERNEL_ATTACH: kernels.attach, KERNEL_LIST: kernels.list_kernels,
         NOTEBOOK_EXPORT: export.export_request, NOTEBOOK_CHECKPOINT: checkpoints.checkpoint_request,
     }
     for method, answer in answers.items():
@@ -234,14 +238,15 @@ async def _serve(server: BridgeServer, max_message_bytes: int) -> int:
     clean = exiting.done() and protocol._shutdown
     reading.cancel()
     exiting.cancel()
-    # Input closed or exit without shutdown: the client is gone, so nothing may outlive it.
+    # Input closed or exit without shutdown: the client is gone. Its own kernels go with
+    # it; the kernel host's stay for the next client to attach to.
     await server.run_shutdown_hooks()
     return 0 if clean else 1
 
 
 def serve(max_notebook_bytes: int = requests.DEFAULT_MAX_NOTEBOOK_BYTES,
-          warm_pool: bool = False) -> int:
+          warm_pool: bool = False, durable: bool = False) -> int:
     keep_freed_memory()
-    server = create_server(max_notebook_bytes, warm_pool)
+    server = create_server(max_notebook_bytes, warm_pool, durable)
     max_message = max(DEFAULT_MAX_MESSAGE_BYTES, 2 * max_notebook_bytes + (1 << 20))
     return asyncio.run(_serve(server, max_message))

@@ -2,12 +2,18 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# Kernels are the bridge's own children unless a test asks for the kernel host (tests/host),
+# and no test reaches the user's own kernel host.
+os.environ.setdefault("NBBRIDGE_KERNELS", "direct")
+os.environ.setdefault("NBBRIDGE_RUNTIME_DIR", tempfile.mkdtemp(prefix="nbh-"))
 
 from bridge_client import BridgeClient
 

@@ -29,6 +29,11 @@ class KernelChannels(Protocol):
     """A kernel's four channels, with messages as dicts: header, msg_id, msg_type,
     parent_header, metadata, content, buffers."""
 
+    @property
+    def seq(self) -> int:
+        """The number of the message being handled, or of the last one."""
+        ...
+
     async def open(self) -> None:
         """Connect; messages start flowing to the handlers."""
         ...
@@ -39,9 +44,15 @@ class KernelChannels(Protocol):
 
     def send(self, channel: str, msg_type: str, content: dict[str, Any],
              handler: RouteHandler | None = None, subshell_id: str | None = None,
-             buffers: list[bytes] | None = None) -> str:
+             buffers: list[bytes] | None = None,
+             metadata: dict[str, Any] | None = None) -> str:
         """Send one message (with binary `buffers`, as comm messages carry them);
         `handler` gets every message parented to it. Returns its msg_id."""
+        ...
+
+    def follow(self, msg_id: str, handler: RouteHandler) -> None:
+        """Route the messages parented to `msg_id`, a request sent by someone else
+        (another client of the kernel host), to `handler`."""
         ...
 
     def set_fallback(self, handler: RouteHandler | None) -> None:
@@ -91,11 +102,15 @@ class Router:
         self._retired: OrderedDict[str, None] = OrderedDict()
         self._iopub_seen = asyncio.Event()
         self.fallback: RouteHandler | None = None  # messages routed to nobody
+        # the number of the message being handled: the kernel host's, else counted here
+        self.seq = 0
 
     def add(self, msg_id: str, handler: RouteHandler) -> None:
         self._routes[msg_id] = handler
 
     def deliver(self, channel: str, msg: dict[str, Any]) -> None:
+        seq = msg.get("seq")
+        self.seq = seq if isinstance(seq, int) else self.seq + 1
         if channel == "iopub":
             self._iopub_seen.set()
         parent = msg["parent_header"] or {}  # a kernel's iopub_welcome has none

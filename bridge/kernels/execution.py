@@ -59,8 +59,12 @@ class Execution:
                  on_output: Callable[[dict[str, Any]], None],
                  on_input: Callable[[str, bool], Awaitable[str]] | None,
                  stop_on_error: bool, interrupt: Callable[[], Awaitable[None]],
-                 iopub_filter: Callable[[dict[str, Any]], bool] | None = None) -> None:
+                 iopub_filter: Callable[[dict[str, Any]], bool] | None = None,
+                 request_metadata: dict[str, Any] | None = None) -> None:
         self.code = code
+        # says which cell of which notebook this is (JupyterLab's cellId; the kernel
+        # host journals it under that name)
+        self.request_metadata = request_metadata
         self.execution_id = execution_id
         self.on_output = on_output
         self.on_input = on_input
@@ -95,7 +99,23 @@ class Execution:
             # the bridge aborts queued cells itself; the kernel must not abort anything else
             "stop_on_error": False,
         }
-        self.msg_id = channels.send("shell", "execute_request", content, self.on_message)
+        self.msg_id = channels.send("shell", "execute_request", content, self.on_message,
+                                    metadata=self.request_metadata)
+
+    def observe(self, channels: KernelChannels, msg_id: str) -> asyncio.Future[dict[str, Any]]:
+        """Follow an execute_request sent by someone else (another client of the kernel
+        host, or this bridge before it restarted): its messages come to `on_message`;
+        the future gets the result `finish` would return."""
+        self._channels = channels
+        self._done = asyncio.get_running_loop().create_future()
+        self.msg_id = msg_id
+        return self._done
+
+    def ask_input(self, prompt: str, password: bool) -> None:
+        """Ask the client for an input() the kernel requested before this execution was
+        followed here."""
+        if self.on_input is not None and self._input_task is None:
+            self._input_task = asyncio.create_task(self._answer_input(prompt, password))
 
     async def finish(self) -> dict[str, Any]:
         assert self._done is not None and self._channels is not None, "send() first"
@@ -127,11 +147,11 @@ class Execution:
         elif channel == "shell" and msg_type == "execute_reply":
             self._reply = msg["content"]
             self._finish_if_complete()
-        elif channel == "stdin" and msg_type == "input_request":
+        elif channel == "stdin" and msg_type == "input_request" \
+                and self.on_input is not None:
             content = msg["content"]
-            self._input_task = asyncio.create_task(
-                self._answer_input(str(content.get("prompt", "")),
-                                   bool(content.get("password", False))))
+            self._input_task = None  # a new request: the earlier one was answered
+            self.ask_input(str(content.get("prompt", "")), bool(content.get("password", False)))
 
     def _on_iopub(self, msg_type: str, msg: dict[str, Any]) -> None:
         if self._iopub_filter is not None and self._iopub_filter(msg):

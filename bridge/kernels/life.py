@@ -9,15 +9,19 @@ bridge.kernels.remote.life has kernels that a Jupyter Server runs.
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import zmq
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 
 from bridge.kernels.channels import KernelChannels
 from bridge.kernels.process_log import ProcessLog
 from bridge.kernels.reaper import Reaper
+from bridge.kernels.traits import Transport, ipc_fits
 from bridge.kernels.watch import watch_process
 from bridge.kernels.zmq_channels import ZmqChannels
 
@@ -27,6 +31,32 @@ LinkCallback = Callable[[str], None]
 
 # the kernel's stdout and stderr come to the bridge (ProcessLog), never to its client pipe
 PROCESS_PIPES = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+SHUTDOWN_WAIT = 3.0
+# loopback TCP, encrypted with CurveZMQ when libzmq has it and the kernelspec declares
+# support (metadata.supported_encryption)
+TCP: dict[str, Any] = {"transport": "tcp", "ip": "127.0.0.1",
+                       "transport_encryption": "auto" if zmq.has("curve") else "disabled"}
+
+
+def new_kernel_manager(name: str, kernel_id: str, transport: Transport, folder: str,
+                       number: int, specs: KernelSpecManager | None = None,
+                       spec: KernelSpec | None = None) -> tuple[AsyncKernelManager, Transport]:
+    """A manager for kernel `name` with its sockets in `folder` (IPC where the kernel
+    takes it and the path fits, else loopback TCP). `spec`, when given, is used as is
+    instead of being looked up. Returns it and the transport it uses."""
+    ipc_ip = os.path.join(folder, f"k{number}")
+    used: Transport = "ipc" if transport == "ipc" and ipc_fits(ipc_ip) else "tcp"
+    settings = {"transport": "ipc", "ip": ipc_ip} if used == "ipc" else TCP
+    extra: dict[str, Any] = {} if specs is None else {"kernel_spec_manager": specs}
+    manager = AsyncKernelManager(
+        kernel_name=name, **extra, **settings,
+        connection_file=os.path.join(folder, f"k{number}.json"),
+        shutdown_wait_time=SHUTDOWN_WAIT,
+    )
+    manager.kernel_id = kernel_id
+    if spec is not None:
+        manager._kernel_spec = spec
+    return manager, used
 
 
 class KernelLife(Protocol):
@@ -90,8 +120,10 @@ class LocalLife:
     came_back = False
 
     def __init__(self, manager: AsyncKernelManager, cwd: str | None,
-                 extra_arguments: list[str] | None, reaper: Reaper | None) -> None:
+                 extra_arguments: list[str] | None, reaper: Reaper | None,
+                 env: dict[str, str] | None = None) -> None:
         self.manager = manager
+        self._env = env
         self.kernel_id: str = manager.kernel_id
         self.spec_name: str = manager.kernel_name
         self._cwd = cwd
@@ -101,8 +133,9 @@ class LocalLife:
         self.process_log = ProcessLog(self.kernel_id)
 
     async def launch(self) -> None:
+        extra: dict[str, Any] = {} if self._env is None else {"env": self._env}
         await self.manager.start_kernel(cwd=self._cwd, extra_arguments=self._extra_arguments,
-                                        **PROCESS_PIPES)
+                                        **PROCESS_PIPES, **extra)
         await self._track_process()
 
     async def relaunch(self) -> None:

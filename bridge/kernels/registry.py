@@ -20,26 +20,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-import zmq
 from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, NoSuchKernel
-from jupyter_client.manager import AsyncKernelManager
 
 from bridge.errors import BridgeError, ErrorCode
-from bridge.kernels.life import LocalLife
+from bridge.kernels.host.client import HostConnection
+from bridge.kernels.host.life import HostChannels, HostLife
+from bridge.kernels.life import KernelLife, LocalLife, new_kernel_manager
 from bridge.kernels.reaper import Reaper
 from bridge.kernels.remote.servers import JupyterServer
-from bridge.kernels.session import READY_TIMEOUT, SHUTDOWN_WAIT, KernelSession
+from bridge.kernels.session import READY_TIMEOUT, KernelSession
 from bridge.kernels.specs import spec_manager
-from bridge.kernels.traits import KernelTraits, Transport, ipc_fits, traits_of
+from bridge.kernels.traits import KernelTraits, Transport, traits_of
 
 logger = logging.getLogger(__name__)
 
 POOL_REFILL_DELAY = 1.0
 REMOTE_START_TIMEOUT = 120.0  # a gateway's kernel on a cluster takes tens of seconds
-# loopback TCP, encrypted with CurveZMQ when libzmq has it and the kernelspec declares
-# support (metadata.supported_encryption)
-TCP: dict[str, Any] = {"transport": "tcp", "ip": "127.0.0.1",
-                       "transport_encryption": "auto" if zmq.has("curve") else "disabled"}
+CULL_AFTER = 86400.0  # a detached idle kernel in the kernel host: a day
 
 
 def short_private_dir() -> str:
@@ -64,8 +61,17 @@ class KernelRegistry:
     """The running kernels of one bridge, by kernelId and by notebook."""
 
     def __init__(self, on_status: Callable[[dict[str, Any]], None],
-                 warm_pool: bool = False) -> None:
+                 warm_pool: bool = False, durable: bool = False,
+                 on_notice: Callable[[str], None] = logger.warning) -> None:
         self.on_status = on_status
+        # kernels in the kernel host (they outlive the bridge) rather than its children
+        self.durable = durable
+        self.cull_after: float | None = CULL_AFTER
+        self.host_idle_exit: float | None = None
+        self.on_notice = on_notice
+        self._host: HostConnection | None = None
+        self._host_lock = asyncio.Lock()
+        self._pairing: set[asyncio.Task[None]] = set()
         self.warm_pool = warm_pool
         self.start_timeout = READY_TIMEOUT
         self.remote_start_timeout = REMOTE_START_TIMEOUT
@@ -141,23 +147,31 @@ class KernelRegistry:
     async def _launch_on(self, transport: Transport, name: str, cwd: str | None,
                          announce: bool, extra_arguments: list[str] | None,
                          traits: KernelTraits) -> KernelSession:
-        kernel_id = str(uuid.uuid4())
-        number = next(self._ids)
-        ipc_ip = os.path.join(self.runtime_dir, f"k{number}")
-        used_transport: Transport = "ipc" if transport == "ipc" and ipc_fits(ipc_ip) else "tcp"
-        settings = {"transport": "ipc", "ip": ipc_ip} if used_transport == "ipc" else TCP
-        manager = AsyncKernelManager(
-            kernel_name=name, kernel_spec_manager=self._specs, **settings,
-            connection_file=os.path.join(self.runtime_dir, f"k{number}.json"),
-            shutdown_wait_time=SHUTDOWN_WAIT,
-        )
-        manager.kernel_id = kernel_id
         status = self._announce if announce else _silent
+        life: KernelLife
+        connection = await self.host_connection() if self.durable else None
+        if connection is not None:
+            spec = await asyncio.to_thread(self._specs.get_kernel_spec, name)
+            life = HostLife(connection, name, start={
+                "spec": spec.to_dict(), "resourceDir": spec.resource_dir,
+                "transport": transport, "cwd": cwd, "extraArguments": extra_arguments,
+                "notebookUri": None, "cullAfter": self.cull_after})
+            used_transport = transport
+        else:
+            manager, used_transport = new_kernel_manager(
+                name, str(uuid.uuid4()), transport, self.runtime_dir, next(self._ids),
+                specs=self._specs)
+            life = LocalLife(manager, cwd, extra_arguments, self._reaper)
         used = KernelTraits(used_transport, traits.interrupt_mode, traits.setup_code)
         try:
-            life = LocalLife(manager, cwd, extra_arguments, self._reaper)
-            return await KernelSession.start(life, None, status, self.start_timeout,
-                                             traits=used)
+            session = await KernelSession.start(life, None, status, self.start_timeout,
+                                                traits=used)
+            if isinstance(life, HostLife):
+                hosted = life.summary.get("transport")
+                if hosted in ("ipc", "tcp"):
+                    session.traits = KernelTraits(hosted, used.interrupt_mode,
+                                                  used.setup_code)
+            return session
         except BridgeError:
             raise
         except Exception as exc:
@@ -179,6 +193,11 @@ class KernelRegistry:
         session.on_status = self._announce
         if session.notebook_uri:
             self._by_notebook[session.notebook_uri] = session.kernel_id
+        if isinstance(session.life, HostLife):
+            # the host's table pairs notebooks with kernels across editor restarts
+            self._pairing.add(asyncio.create_task(session.life.pair(session.notebook_uri)))
+            for task in [task for task in self._pairing if task.done()]:
+                self._pairing.discard(task)
         if announce:
             # a warm kernel started unannounced: the client hears about it now
             self._announce(session, session.state, None)
@@ -222,6 +241,67 @@ class KernelRegistry:
                 await session.detach()
                 session.exit_reason = "its server was removed"
                 self._announce(session, "dead", "its server was removed")
+
+    # ---------------------------------------------------------- kernel host
+    async def host_connection(self) -> HostConnection | None:
+        """The connection to the kernel host (started when absent); None, after telling
+        the user why, when it cannot be had: kernels then run as the bridge's children."""
+        async with self._host_lock:
+            if self._host is not None and not self._host.closed.is_set():
+                return self._host
+            try:
+                self._host = await HostConnection.open(idle_exit=self.host_idle_exit)
+            except BridgeError as exc:
+                self.on_notice(f"kernels will not outlive this window: {exc.message}")
+                self.durable = False
+                return None
+            return self._host
+
+    async def attach(self, notebook_uri: str, after_seq: int | None
+                     ) -> tuple[KernelSession | None, HostChannels | None, dict[str, Any]]:
+        """The kernel the host runs for `notebook_uri`, as a session of this bridge, with
+        what happened since `after_seq`: (session, its held channels, the attach reply).
+        A kernel that died while nobody was attached gives no session, only its journal."""
+        existing = self.for_notebook(notebook_uri)
+        if existing is not None:
+            return existing, None, {"executions": [], "seq": None}
+        connection = await self.host_connection() if self.durable else None
+        if connection is None:
+            return None, None, {"executions": [], "seq": None}
+        found = (await connection.request("find", {"notebookUri": notebook_uri}))["kernel"]
+        if found is None:
+            return None, None, {"executions": [], "seq": None}
+        if found.get("state") == "dead":
+            attached = await connection.request(
+                "attach", {"kernelId": found["kernelId"], "afterSeq": after_seq})
+            await connection.request("shutdown", {"kernelId": found["kernelId"],
+                                                  "now": True})
+            return None, None, attached
+        name = str(found.get("specName") or "")
+        traits = await asyncio.to_thread(self.traits, name)
+        transport = found.get("transport")
+        if transport in ("ipc", "tcp"):
+            traits = KernelTraits(transport, traits.interrupt_mode, traits.setup_code)
+        life = HostLife(connection, name, attach_to=found, after_seq=after_seq)
+        session, channels = await KernelSession.attach(life, notebook_uri, self._announce,
+                                                       traits)
+        self._adopt(session, announce=False)
+        return session, channels, channels.attached or {}
+
+    async def list_kernels(self) -> list[dict[str, Any]]:
+        """Every kernel: the host's (with those of other windows) or this bridge's."""
+        connection = self._host if self.durable else None
+        if self.durable and connection is None:
+            connection = await self.host_connection()
+        if connection is not None:
+            listed = (await connection.request("list", {}))["kernels"]
+            for kernel in listed:
+                kernel["here"] = kernel["kernelId"] in self._sessions
+            return list(listed)
+        return [{"kernelId": s.kernel_id, "specName": s.spec_name,
+                 "notebookUri": s.notebook_uri, "state": s.state,
+                 "pid": s.life.describe().get("pid"), "here": True}
+                for s in self._sessions.values()]
 
     # ------------------------------------------------------------ warm pool
     def fill_pool(self, delay: float = 0.0) -> None:
@@ -279,6 +359,11 @@ class KernelRegistry:
 
     # ------------------------------------------------------------- shutdown
     async def shutdown(self, kernel_id: str) -> None:
+        if kernel_id not in self._sessions and self._host is not None:
+            # another window's kernel, or one nobody is attached to
+            await self._host.request("shutdown", {"kernelId": kernel_id, "now": False},
+                                     timeout=60.0)
+            return
         session = self._drop(kernel_id)
         await session.shutdown()
 
@@ -306,6 +391,9 @@ class KernelRegistry:
         for result in results:
             if isinstance(result, BaseException):
                 logger.error("kernel shutdown failed: %s", result)
+        if self._host is not None:
+            await self._host.close()
+            self._host = None
         if self._runtime_dir is not None:
             shutil.rmtree(self._runtime_dir, ignore_errors=True)
             self._runtime_dir = None

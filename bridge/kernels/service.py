@@ -12,20 +12,28 @@ from lsprotocol import types
 
 from bridge.errors import BridgeError, ErrorCode, optional, require
 from bridge.kernels.environments import EnvironmentFinder, install_ipykernel
+from bridge.kernels.host.life import HostLife
 from bridge.kernels.registry import KernelRegistry
 from bridge.kernels.remote.servers import JupyterServer, ServerList
 from bridge.kernels.session import KernelSession
 from bridge.kernels.specs import environment_kernel_name, list_specs
-from bridge.kernels.streaming import Rpc, comm_notifier, run_streamed, send_comm_streamed
+from bridge.kernels.streaming import (
+    Rpc,
+    comm_notifier,
+    follow_streamed,
+    run_streamed,
+    send_comm_streamed,
+)
 from bridge.options import KernelSettings
 from bridge.rpc.contract import KERNEL_ENVIRONMENTS_CHANGED, KERNEL_STATUS
 
 
 class KernelService:
     def __init__(self, rpc: Rpc, warm_pool: bool = False,
-                 roots: Callable[[], list[str]] = list) -> None:
+                 roots: Callable[[], list[str]] = list, durable: bool = False) -> None:
         self._rpc = rpc
-        self.registry = KernelRegistry(self._send_status, warm_pool=warm_pool)
+        self.registry = KernelRegistry(self._send_status, warm_pool=warm_pool,
+                                       durable=durable, on_notice=self._notice)
         self.servers = ServerList()
         # roots: the workspace folders; environments asked after the listing's deadline
         # are announced when known
@@ -40,8 +48,18 @@ class KernelService:
             self.registry.start_timeout = settings.start_timeout
         if settings.remote_start_timeout is not None:
             self.registry.remote_start_timeout = settings.remote_start_timeout
+        if settings.durable is not None:
+            self.registry.durable = settings.durable
+        if settings.never_cull:
+            self.registry.cull_after = None
+        elif settings.cull_after is not None:
+            self.registry.cull_after = settings.cull_after
         if self.registry.warm_pool:
             self.registry.fill_pool()
+
+    def _notice(self, text: str) -> None:
+        self._rpc.notify(types.WINDOW_SHOW_MESSAGE, types.ShowMessageParams(
+            types.MessageType.Warning, f"nbbridge: {text}"))
 
     def _send_status(self, status: dict[str, Any]) -> None:
         self._rpc.notify(KERNEL_STATUS, status)
@@ -139,7 +157,39 @@ class KernelService:
         # comm messages that belong to no run of the client's
         session.comms.unrouted = comm_notifier(
             self._rpc, {"kernelId": session.kernel_id, "executionId": None})
+        if isinstance(session.life, HostLife):
+            # a cell another client of the kernel host runs: shown here as well
+            session.life.on_execution = lambda event: self._follow(session, event)
         return describe(session)
+
+    def _follow(self, session: KernelSession, execution: dict[str, Any]) -> None:
+        msg_id = execution.get("msgId")
+        if isinstance(msg_id, str):
+            follow_streamed(session, msg_id, str(execution.get("executionId") or msg_id),
+                            self._rpc, execution.get("pendingInput"))
+
+    async def attach(self, params: Any) -> dict[str, Any]:
+        """The notebook's kernel in the kernel host and what happened since `afterSeq`."""
+        notebook_uri = require(params, "notebookUri", str)
+        after_seq = optional(params, "afterSeq", int)
+        session, channels, attached = await self.registry.attach(notebook_uri, after_seq)
+        executions = list(attached.get("executions") or [])
+        if session is None:
+            kernel = attached.get("kernel")
+            return {"kernel": None, "executions": executions, "seq": attached.get("seq"),
+                    "ended": None if kernel is None else {
+                        "kernelId": kernel.get("kernelId"), "reason": kernel.get("reason"),
+                        "specName": kernel.get("specName")}}
+        result = self._started(session)
+        if channels is not None:
+            for execution in executions:
+                if execution.get("status") == "running":
+                    self._follow(session, execution)
+            channels.release()
+        return {"kernel": result, "executions": executions, "seq": attached.get("seq")}
+
+    async def list_kernels(self, params: Any) -> dict[str, Any]:
+        return {"kernels": await self.registry.list_kernels()}
 
     def _session(self, params: Any) -> KernelSession:
         return self.registry.get(require(params, "kernelId", str))
@@ -155,7 +205,8 @@ class KernelService:
             raise BridgeError(ErrorCode.KERNEL_DEAD,
                               "the kernel is dead; restart it with kernel/restart")
         return await run_streamed(session, code, execution_id, rpc=self._rpc,
-                                  ask_input=True, stop_on_error=stop_on_error)
+                                  ask_input=True, stop_on_error=stop_on_error,
+                                  cell_id=optional(params, "cellId", str))
 
     async def send_comm(self, params: Any) -> dict[str, Any]:
         session = self._live_session(params)

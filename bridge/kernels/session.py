@@ -13,13 +13,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.errors import BridgeError, ErrorCode
 from bridge.kernels.channels import KernelChannels, request
 from bridge.kernels.comms import CommSink, KernelComms
 from bridge.kernels.execution import Execution, kernel_died_output
 from bridge.kernels.life import KernelLife
+
+if TYPE_CHECKING:
+    from bridge.kernels.host.life import HostChannels, HostLife
 from bridge.kernels.traits import KernelTraits
 
 logger = logging.getLogger(__name__)
@@ -29,7 +32,6 @@ InputCallback = Callable[[str, bool], Awaitable[str]]
 StatusCallback = Callable[["KernelSession", str, str | None], None]
 
 READY_TIMEOUT = 60.0
-SHUTDOWN_WAIT = 3.0
 IDLE_DELAY = 0.005
 INTERRUPT_REPLY_TIMEOUT = 5.0
 
@@ -80,6 +82,65 @@ class KernelSession:
             await session._force_stop()
             raise
         return session
+
+    @classmethod
+    async def attach(cls, life: HostLife, notebook_uri: str | None,
+                     on_status: StatusCallback,
+                     traits: KernelTraits | None = None) -> tuple[KernelSession, HostChannels]:
+        """A session on a kernel the kernel host already runs, as it is now (no ready
+        wait: a running cell holds its shell). The channels hold the kernel's messages
+        until their `release`, after `follow` has been called for the running cells."""
+        session = cls(life, notebook_uri, on_status, traits)
+        session.incarnation += 1
+        channels = life.channels(session._link_changed)
+        session.channels = channels
+        await channels.open()
+        attached = channels.attached or {}
+        session.kernel_info = dict(attached.get("kernelInfo") or {})
+        session.language_info = dict(session.kernel_info.get("language_info", {}))
+        session.comms.attach(channels)
+        session._watcher = asyncio.create_task(session._watch())
+        state = str((attached.get("kernel") or {}).get("state") or "idle")
+        session._set_state("busy" if state == "busy" else "idle")
+        return session, channels
+
+    def follow(self, msg_id: str, execution_id: str, on_output: OutputCallback,
+               on_input: InputCallback | None, pending_input: dict[str, Any] | None = None,
+               on_comm: CommSink | None = None) -> asyncio.Task[dict[str, Any]]:
+        """Follow a cell that someone else sent (this bridge before it restarted, or
+        another client of the kernel host): its later outputs go to `on_output`; it
+        holds the queue's turn until it ends. The task gets its result."""
+        channels = self._open_channels()
+        execution = Execution("", execution_id, on_output, on_input, stop_on_error=True,
+                              interrupt=self.interrupt,
+                              iopub_filter=self.comms.filter(on_comm))
+        execution.observe(channels, msg_id)
+        channels.follow(msg_id, execution.on_message)
+        if pending_input:
+            execution.ask_input(str(pending_input.get("prompt", "")),
+                                bool(pending_input.get("password", False)))
+        return asyncio.create_task(self._hold_turn(execution))
+
+    async def _hold_turn(self, execution: Execution) -> dict[str, Any]:
+        self._waiting.append(execution)
+        try:
+            async with self._turn:
+                self._waiting.remove(execution)
+                if execution.aborted:  # a restart or shutdown came first
+                    execution.finish_abnormally(None)
+                    return await execution.finish()
+                self._running = execution
+                self._set_state("busy")
+                try:
+                    return await execution.finish()
+                finally:
+                    self._running = None
+        finally:
+            if execution in self._waiting:
+                self._waiting.remove(execution)
+            if self._running is None and not self._waiting and self._idle_timer is None:
+                self._idle_timer = asyncio.get_running_loop().call_later(
+                    IDLE_DELAY, self._settle_idle)
 
     async def _connect_and_wait(self) -> None:
         self.incarnation += 1
@@ -135,16 +196,29 @@ class KernelSession:
         self.kernel_info = reply["content"]
         self.language_info = dict(self.kernel_info.get("language_info", {}))
 
+    @property
+    def seq(self) -> int:
+        """The number of the kernel's latest message (the kernel host's where it runs
+        the kernel): a client that knows it can ask for what came after."""
+        return self.channels.seq if self.channels is not None else 0
+
     # ------------------------------------------------------------ execution
     async def execute(self, code: str, execution_id: str, on_output: OutputCallback,
                       on_input: InputCallback | None = None,
                       stop_on_error: bool = True,
-                      on_comm: CommSink | None = None) -> dict[str, Any]:
+                      on_comm: CommSink | None = None,
+                      cell_id: str | None = None) -> dict[str, Any]:
         """Run one cell after those queued before it; outputs go to ``on_output``, its comm
         messages to ``on_comm``."""
+        label = {"executionId": execution_id, "cellId": cell_id,
+                 "notebookUri": self.notebook_uri}
+        metadata: dict[str, Any] = {"nbbridge": label}
+        if cell_id is not None:
+            metadata["cellId"] = cell_id
         execution = Execution(code, execution_id, on_output, on_input, stop_on_error,
                               interrupt=self.interrupt,
-                              iopub_filter=self.comms.filter(on_comm))
+                              iopub_filter=self.comms.filter(on_comm),
+                              request_metadata=metadata)
         self._waiting.append(execution)
         try:
             async with self._turn:

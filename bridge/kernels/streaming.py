@@ -16,8 +16,8 @@ from lsprotocol.types import CANCEL_REQUEST, CancelParams
 from bridge.kernels.batching import OutputBatcher
 from bridge.kernels.comms import CommSink, comm_params
 from bridge.kernels.outputs import DisplayIndex, apply_output_op
-from bridge.kernels.session import InputCallback, KernelSession
-from bridge.rpc.contract import KERNEL_COMM, KERNEL_INPUT, KERNEL_OUTPUT
+from bridge.kernels.session import InputCallback, KernelSession, OutputCallback
+from bridge.rpc.contract import KERNEL_COMM, KERNEL_EXECUTION_ENDED, KERNEL_INPUT, KERNEL_OUTPUT
 
 
 class Rpc(Protocol):
@@ -33,7 +33,7 @@ async def run_streamed(
     session: KernelSession, code: str, execution_id: str, *,
     rpc: Rpc | None = None, outputs: list[dict[str, Any]] | None = None,
     displays: DisplayIndex | None = None, ask_input: bool = False,
-    stop_on_error: bool = True,
+    stop_on_error: bool = True, cell_id: str | None = None,
 ) -> dict[str, Any]:
     """Run `code` after the cells queued before it on `session`; returns the execution's
     result (status, executionCount, startedAt, endedAt).
@@ -44,11 +44,53 @@ async def run_streamed(
     through `displays`, which may span several cells).
     """
     head = {"kernelId": session.kernel_id, "executionId": execution_id}
+    batcher, on_output, on_input = _streams(session, head, rpc, outputs, displays, ask_input)
+    on_comm = None if rpc is None else comm_notifier(rpc, head, batcher)
+    try:
+        return await session.execute(code, execution_id, on_output, on_input, stop_on_error,
+                                     on_comm, cell_id=cell_id)
+    finally:
+        if batcher is not None:
+            batcher.close()  # every output notification goes out before the response
+
+
+def follow_streamed(session: KernelSession, msg_id: str, execution_id: str, rpc: Rpc,
+                    pending_input: dict[str, Any] | None = None
+                    ) -> asyncio.Task[dict[str, Any]]:
+    """Stream a cell that someone else sent (this bridge before a restart, another
+    client of the kernel host) as `run_streamed` streams its own; its end comes as a
+    `kernel/executionEnded` notification. Follows at once (call it before the held
+    channels are released); the task gets the result."""
+    head = {"kernelId": session.kernel_id, "executionId": execution_id}
+    batcher, on_output, on_input = _streams(session, head, rpc, None, None, True)
+    followed = session.follow(msg_id, execution_id, on_output, on_input, pending_input,
+                              comm_notifier(rpc, head, batcher))
+
+    async def ended() -> dict[str, Any]:
+        try:
+            result = await followed
+        finally:
+            if batcher is not None:
+                batcher.close()
+        rpc.notify(KERNEL_EXECUTION_ENDED, {**head, **result, "seq": session.seq})
+        return result
+
+    return asyncio.create_task(ended())
+
+
+def _streams(session: KernelSession, head: dict[str, Any], rpc: Rpc | None,
+             outputs: list[dict[str, Any]] | None, displays: DisplayIndex | None,
+             ask_input: bool) -> tuple[OutputBatcher | None, OutputCallback,
+                                       InputCallback | None]:
+    """Where one execution's outputs and input() prompts go: batched `kernel/output`
+    notifications (numbered with the kernel message they came from), an outputs list."""
+    last_seq = [session.seq]
     batcher = None if rpc is None else OutputBatcher(
-        lambda ops: rpc.notify(KERNEL_OUTPUT, {**head, "ops": ops}))
+        lambda ops: rpc.notify(KERNEL_OUTPUT, {**head, "ops": ops, "seq": last_seq[0]}))
     folded_displays: DisplayIndex = {} if displays is None else displays
 
     def on_output(op: dict[str, Any]) -> None:
+        last_seq[0] = session.seq
         if outputs is not None:
             apply_output_op(outputs, op, folded_displays)
         if batcher is not None:
@@ -61,13 +103,7 @@ async def run_streamed(
                 batcher.flush()  # the prompt's own output must be on screen first
             return await _ask_client(rpc, {**head, "prompt": prompt, "password": password})
 
-    on_comm = None if rpc is None else comm_notifier(rpc, head, batcher)
-    try:
-        return await session.execute(code, execution_id, on_output, on_input, stop_on_error,
-                                     on_comm)
-    finally:
-        if batcher is not None:
-            batcher.close()  # every output notification goes out before the response
+    return batcher, on_output, on_input
 
 
 def comm_notifier(rpc: Rpc, head: dict[str, Any], batcher: OutputBatcher | None = None,

@@ -130,8 +130,9 @@ class ZmqChannels:
 
     def send(self, channel: str, msg_type: str, content: dict[str, Any],
              handler: RouteHandler | None = None, subshell_id: str | None = None,
-             buffers: list[bytes] | None = None) -> str:
-        msg = self.session.msg(msg_type, content)
+             buffers: list[bytes] | None = None,
+             metadata: dict[str, Any] | None = None) -> str:
+        msg = self.session.msg(msg_type, content, metadata=metadata)
         if subshell_id is not None:
             msg["header"]["subshell_id"] = subshell_id
         msg_id: str = msg["header"]["msg_id"]
@@ -143,8 +144,22 @@ class ZmqChannels:
         asyncio.get_running_loop().call_soon(self._drain, channel)
         return msg_id
 
+    def send_message(self, channel: str, msg: dict[str, Any]) -> None:
+        """Send a message someone else built (the kernel host relays its clients'),
+        signed here: the key never leaves this process."""
+        buffers = msg.get("buffers") or None
+        self.session.send(self._sockets[channel], msg, buffers=buffers)
+        asyncio.get_running_loop().call_soon(self._drain, channel)
+
     def set_fallback(self, handler: RouteHandler | None) -> None:
         self.router.fallback = handler
+
+    @property
+    def seq(self) -> int:
+        return self.router.seq
+
+    def follow(self, msg_id: str, handler: RouteHandler) -> None:
+        self.router.add(msg_id, handler)
 
     def forget(self, msg_id: str) -> None:
         self.router.forget(msg_id)

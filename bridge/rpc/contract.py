@@ -27,6 +27,9 @@ KERNEL_SERVERS_KERNELS = "kernel/servers/kernels"
 KERNEL_SEND_COMM = "kernel/sendComm"
 KERNEL_COMM_INFO = "kernel/commInfo"
 KERNEL_WIDGET_STATE = "kernel/widgetState"
+KERNEL_ATTACH = "kernel/attach"
+KERNEL_LIST = "kernel/list"
+KERNEL_EXECUTION_ENDED = "kernel/executionEnded"
 KERNEL_COMM = "kernel/comm"
 KERNEL_OUTPUT = "kernel/output"
 KERNEL_STATUS = "kernel/status"
@@ -37,7 +40,7 @@ KERNEL_METHODS = [KERNEL_SPECS, KERNEL_START, KERNEL_EXECUTE, KERNEL_INTERRUPT,
                   KERNEL_RESTART, KERNEL_SHUTDOWN, KERNEL_ENVIRONMENTS,
                   KERNEL_INSTALL_IPYKERNEL, KERNEL_SERVERS_ADD, KERNEL_SERVERS_LIST,
                   KERNEL_SERVERS_REMOVE, KERNEL_SERVERS_KERNELS, KERNEL_SEND_COMM,
-                  KERNEL_COMM_INFO, KERNEL_WIDGET_STATE]
+                  KERNEL_COMM_INFO, KERNEL_WIDGET_STATE, KERNEL_ATTACH, KERNEL_LIST]
 
 CUSTOM_METHODS: list[str] = [
     NOTEBOOK_DESERIALIZE, NOTEBOOK_SERIALIZE,
@@ -47,7 +50,8 @@ CUSTOM_METHODS: list[str] = [
 """Every custom request the bridge answers, advertised in the initialize result."""
 
 SERVER_NOTIFICATIONS: list[str] = [KERNEL_OUTPUT, KERNEL_STATUS, SCRIPT_CELL_RESULT,
-                                   KERNEL_ENVIRONMENTS_CHANGED, KERNEL_COMM]
+                                   KERNEL_ENVIRONMENTS_CHANGED, KERNEL_COMM,
+                                   KERNEL_EXECUTION_ENDED]
 """Custom notifications the bridge sends to the client."""
 
 SERVER_REQUESTS: list[str] = [KERNEL_INPUT]

@@ -202,8 +202,9 @@ class WebsocketChannels:
 
     def send(self, channel: str, msg_type: str, content: dict[str, Any],
              handler: RouteHandler | None = None, subshell_id: str | None = None,
-             buffers: list[bytes] | None = None) -> str:
-        msg = self.session.msg(msg_type, content)
+             buffers: list[bytes] | None = None,
+             metadata: dict[str, Any] | None = None) -> str:
+        msg = self.session.msg(msg_type, content, metadata=metadata)
         msg["buffers"] = list(buffers or [])
         msg["header"]["date"] = msg["header"]["date"].isoformat()
         if subshell_id is not None:
@@ -240,6 +241,13 @@ class WebsocketChannels:
 
     def set_fallback(self, handler: RouteHandler | None) -> None:
         self.router.fallback = handler
+
+    @property
+    def seq(self) -> int:
+        return self.router.seq
+
+    def follow(self, msg_id: str, handler: RouteHandler) -> None:
+        self.router.add(msg_id, handler)
 
     def forget(self, msg_id: str) -> None:
         self.router.forget(msg_id)

@@ -1,0 +1,1 @@
+"""The kernel host: kernels that outlive the editor (docs/protocol.md, "Durable kernels")."""
