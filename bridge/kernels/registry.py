@@ -67,7 +67,9 @@ class KernelRegistry:
         # kernels in the kernel host (they outlive the bridge) rather than its children
         self.durable = durable
         self.cull_after: float | None = CULL_AFTER
-        self.host_idle_exit: float | None = None
+        # how long an empty host waits before it exits (its default unless set)
+        idle_exit = os.environ.get("NBBRIDGE_HOST_IDLE_EXIT")
+        self.host_idle_exit: float | None = float(idle_exit) if idle_exit else None
         self.on_notice = on_notice
         self._host: HostConnection | None = None
         self._host_lock = asyncio.Lock()

@@ -15,14 +15,16 @@ class Hosted:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.bridges: list[BridgeClient] = []
+        self.extra_env: dict[str, str] = {}
 
     @property
     def env(self) -> dict[str, str]:
-        return {"NBBRIDGE_KERNELS": "durable", "NBBRIDGE_RUNTIME_DIR": str(self.folder)}
+        return {"NBBRIDGE_KERNELS": "durable", "NBBRIDGE_RUNTIME_DIR": str(self.folder),
+                **self.extra_env}
 
     async def bridge(self, **options: object) -> BridgeClient:
         client = await BridgeClient.start(env=self.env)
-        await client.initialize(options or None)
+        await client.initialize(options if options else None)
         self.bridges.append(client)
         return client
 

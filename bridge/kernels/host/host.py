@@ -196,10 +196,11 @@ class KernelHost:
             return
         request_id = frame.get("id")
         method = frame.get("method")
-        params = frame.get("params") or {}
+        params = frame.get("params", {})
         try:
             if not isinstance(method, str) or not isinstance(params, dict):
-                raise BridgeError(ErrorCode.INVALID_PARAMS, "a request needs a method")
+                raise BridgeError(ErrorCode.INVALID_PARAMS,
+                                  "a request needs a method and an object of params")
             handler = getattr(self, f"do_{method}", None)
             if handler is None:
                 raise BridgeError(ErrorCode.INVALID_PARAMS, f"no host method {method!r}")

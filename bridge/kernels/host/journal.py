@@ -77,6 +77,7 @@ class Journal:
         self.seq = 0  # of the last message folded in
         self._entries: collections.OrderedDict[str, JournalEntry] = collections.OrderedDict()
         self._followers: dict[str, Execution] = {}
+        self._done: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._displays: DisplayIndex = {}
         self._bytes = 0
 
@@ -94,9 +95,8 @@ class Journal:
         follower = Execution("", entry.execution_id or msg_id,
                              on_output=lambda op: self._fold(entry, op), on_input=None,
                              stop_on_error=False, interrupt=_never)
-        done = follower.observe(self.channels, msg_id)
-        done.add_done_callback(lambda future: self._ended(entry, future))
         self._followers[msg_id] = follower
+        self._done[msg_id] = follower.observe(self.channels, msg_id)
         self._trim()
         return entry
 
@@ -112,8 +112,9 @@ class Journal:
                 content = msg["content"]
                 entry.pending_input = {"prompt": str(content.get("prompt", "")),
                                        "password": bool(content.get("password", False))}
-        if follower is not None:
+        if follower is not None and entry is not None:
             follower.on_message(channel, msg)
+            self._ended_if_done(entry)
 
     def input_answered(self, seq: int) -> None:
         """An input_reply went to the kernel: no input() waits any more."""
@@ -126,8 +127,11 @@ class Journal:
     def kernel_died(self, reason: str, seq: int) -> None:
         """The running executions end with the KernelDied error a client shows."""
         self.seq = seq
-        for follower in list(self._followers.values()):
+        for msg_id, follower in list(self._followers.items()):
             follower.finish_abnormally(kernel_died_output(reason))
+            entry = self._entries.get(msg_id)
+            if entry is not None:
+                self._ended_if_done(entry)
 
     # ---------------------------------------------------------------- read
     def since(self, seq: int | None) -> list[dict[str, Any]]:
@@ -160,11 +164,15 @@ class Journal:
         if self._bytes > self.max_bytes:
             self._trim()
 
-    def _ended(self, entry: JournalEntry, future: asyncio.Future[dict[str, Any]]) -> None:
-        self._followers.pop(entry.msg_id, None)
-        if future.cancelled():
+    def _ended_if_done(self, entry: JournalEntry) -> None:
+        done = self._done.get(entry.msg_id)
+        if done is None or not done.done():
             return
-        result = future.result()
+        self._followers.pop(entry.msg_id, None)
+        self._done.pop(entry.msg_id, None)
+        if done.cancelled():
+            return
+        result = done.result()
         entry.status = result["status"]
         entry.execution_count = result.get("executionCount")
         entry.started_at = result.get("startedAt") or entry.started_at
@@ -184,6 +192,8 @@ class Journal:
 
     def _drop(self, entry: JournalEntry) -> None:
         self._entries.pop(entry.msg_id, None)
+        self._followers.pop(entry.msg_id, None)
+        self._done.pop(entry.msg_id, None)
         self._forget_displays(entry.outputs)
         self._bytes -= entry.size
 
