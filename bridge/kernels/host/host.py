@@ -149,6 +149,8 @@ class KernelHost:
             with contextlib.suppress(FileNotFoundError):
                 self.place.socket_path.unlink()
             await self.stop_all()
+            for client in list(self.clients):
+                client.writer.close()  # the server's close leaves open connections be
 
     async def _serve_client(self, reader: asyncio.StreamReader,
                             writer: asyncio.StreamWriter) -> None:
@@ -300,7 +302,8 @@ class KernelHost:
     async def do_shutdown(self, client: Client, params: dict[str, Any]) -> None:
         kernel = self.kernels.get(_string(params, "kernelId"))
         if kernel is not None:
-            await self._shut_down(kernel, now=bool(params.get("now")))
+            await self._shut_down(kernel, now=bool(params.get("now")),
+                                  reason="shut down from another window", by=client)
 
     async def do_list(self, client: Client, params: dict[str, Any]) -> dict[str, Any]:
         return {"kernels": [kernel.summary() for kernel in self.kernels.values()]}
@@ -411,11 +414,16 @@ class KernelHost:
             client.send(event)
         logger.warning("kernel %s ended: %s", kernel.kernel_id, reason)
 
-    async def _shut_down(self, kernel: HostedKernel, now: bool) -> None:
+    async def _shut_down(self, kernel: HostedKernel, now: bool, reason: str = "shut down",
+                         by: Client | None = None) -> None:
         await self._disconnect(kernel)
         try:
             await kernel.life.stop(now=now)
         finally:
+            event = control_frame({"event": "ended", "kernelId": kernel.kernel_id,
+                                   "reason": reason, "said": "", "seq": kernel.next_seq()})
+            for client in kernel.subscribers - {by}:
+                client.send(event)
             await self._remove(kernel)
 
     async def _remove(self, kernel: HostedKernel) -> None:

@@ -1,0 +1,68 @@
+"""A bridge and a host of different versions: the old host is replaced when none of its
+kernels is busy. And kernel/list, the running-kernels listing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from bridge.kernels.host import host as host_module
+from bridge.kernels.host.host import KernelHost
+from bridge.kernels.host.place import hold_life_lock, private_place
+
+from host.host_helpers import Hosted
+from kernels.kernel_helpers import run
+
+
+async def test_an_idle_host_of_another_version_is_replaced(
+        hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(host_module, "__version__", "0.0.1-old")
+    place = private_place(hosted.folder)
+    lock = hold_life_lock(place)
+    assert lock is not None
+    old = KernelHost(place)
+
+    async def serve_then_let_go() -> None:
+        try:
+            await old.serve()
+        finally:
+            os.close(lock)
+
+    serving = asyncio.create_task(serve_then_let_go())
+    await asyncio.sleep(0.2)
+    bridge = await hosted.bridge()
+    started = await bridge.request("kernel/start", {})
+    await asyncio.wait_for(serving, 30)  # the old host was asked to exit, and did
+    assert started["durable"] is True
+    assert started["hostPid"] != os.getpid() and started["hostPid"] == hosted.host_pid()
+    assert (await run(bridge, started["kernelId"], "print('new host')")).text() == "new host\n"
+
+
+async def test_kernel_list_shows_every_kernel_of_the_host(hosted: Hosted) -> None:
+    first = await hosted.bridge()
+    mine = await first.request("kernel/start", {"notebookUri": "file:///tmp/a.ipynb"})
+    second = await hosted.bridge()
+    theirs = await second.request("kernel/start", {"notebookUri": "file:///tmp/b.ipynb"})
+    listed: dict[str, dict[str, object]] = {}
+    for _ in range(100):  # a start's own silent set-up may still be running a moment
+        listed = {k["kernelId"]: k for k in (await first.request("kernel/list", {}))["kernels"]}
+        if all(k["state"] == "idle" for k in listed.values()):
+            break
+        await asyncio.sleep(0.1)
+    assert set(listed) == {mine["kernelId"], theirs["kernelId"]}
+    assert listed[mine["kernelId"]]["here"] is True
+    assert listed[theirs["kernelId"]]["here"] is False
+    assert listed[theirs["kernelId"]]["notebookUri"] == "file:///tmp/b.ipynb"
+    for kernel in listed.values():
+        assert kernel["state"] == "idle" and kernel["clients"] == 1
+        assert isinstance(kernel["memory"], int) and kernel["memory"] > 10 << 20
+        assert isinstance(kernel["lastActivity"], float) and kernel["lastActivity"] > 0
+    # shut down from the other window's listing
+    await first.request("kernel/shutdown", {"kernelId": theirs["kernelId"]})
+    dead = await second.wait_for_notification(
+        "kernel/status", lambda n: n["kernelId"] == theirs["kernelId"] and n["state"] == "dead")
+    assert dead["reason"]
+    listed_after = (await first.request("kernel/list", {}))["kernels"]
+    assert [k["kernelId"] for k in listed_after] == [mine["kernelId"]]
