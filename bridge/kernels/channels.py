@@ -142,3 +142,28 @@ class Router:
         except TimeoutError:
             return False
         return True
+
+
+class RoutedChannels:
+    """What every `KernelChannels` does through its `router` (set by the subclass)."""
+
+    router: Router
+
+    @property
+    def seq(self) -> int:
+        return self.router.seq
+
+    def set_fallback(self, handler: RouteHandler | None) -> None:
+        self.router.fallback = handler
+
+    def follow(self, msg_id: str, handler: RouteHandler) -> None:
+        self.router.add(msg_id, handler)
+
+    def forget(self, msg_id: str) -> None:
+        self.router.forget(msg_id)
+
+    def retire(self, msg_id: str) -> None:
+        self.router.retire(msg_id)
+
+    async def iopub_delivered(self, timeout: float) -> bool:
+        return await self.router.iopub_delivered(timeout)

@@ -136,11 +136,7 @@ class KernelSession:
                 finally:
                     self._running = None
         finally:
-            if execution in self._waiting:
-                self._waiting.remove(execution)
-            if self._running is None and not self._waiting and self._idle_timer is None:
-                self._idle_timer = asyncio.get_running_loop().call_later(
-                    IDLE_DELAY, self._settle_idle)
+            self._leave_queue(execution)
 
     async def _connect_and_wait(self) -> None:
         self.incarnation += 1
@@ -245,13 +241,16 @@ class KernelSession:
                         queued.aborted = True
                 return result
         finally:
-            if execution in self._waiting:
-                self._waiting.remove(execution)
-            if self._running is None and not self._waiting and self._idle_timer is None:
-                # the execute response already says the cell ended: idle follows it, and
-                # is never sent between the cells of a run-all
-                self._idle_timer = asyncio.get_running_loop().call_later(
-                    IDLE_DELAY, self._settle_idle)
+            self._leave_queue(execution)
+
+    def _leave_queue(self, execution: Execution) -> None:
+        if execution in self._waiting:
+            self._waiting.remove(execution)
+        if self._running is None and not self._waiting and self._idle_timer is None:
+            # the execute response already says the cell ended: idle follows it, and
+            # is never sent between the cells of a run-all
+            self._idle_timer = asyncio.get_running_loop().call_later(
+                IDLE_DELAY, self._settle_idle)
 
     def _settle_idle(self) -> None:
         self._idle_timer = None

@@ -16,7 +16,7 @@ import orjson
 import zmq
 from jupyter_client.session import Session
 
-from bridge.kernels.channels import RouteHandler, Router
+from bridge.kernels.channels import RoutedChannels, RouteHandler, Router
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def channel_url(info: Mapping[str, Any], channel: str) -> str:
     return f"{info['transport']}://{info['ip']}:{port}"
 
 
-class ZmqChannels:
+class ZmqChannels(RoutedChannels):
     """The `KernelChannels` of a kernel reached through its connection info."""
 
     def __init__(self, session: Session, connection_info: Mapping[str, Any],
@@ -99,9 +99,6 @@ class ZmqChannels:
             socket.close(linger=0)
         self._sockets.clear()
         self.router.clear()
-
-    async def iopub_delivered(self, timeout: float) -> bool:
-        return await self.router.iopub_delivered(timeout)
 
     def _drain(self, channel: str) -> None:
         """The one reader of a channel. ZMQ's FD is edge-triggered: read until nothing is
@@ -151,18 +148,3 @@ class ZmqChannels:
         self.session.send(self._sockets[channel], msg, buffers=buffers)
         asyncio.get_running_loop().call_soon(self._drain, channel)
 
-    def set_fallback(self, handler: RouteHandler | None) -> None:
-        self.router.fallback = handler
-
-    @property
-    def seq(self) -> int:
-        return self.router.seq
-
-    def follow(self, msg_id: str, handler: RouteHandler) -> None:
-        self.router.add(msg_id, handler)
-
-    def forget(self, msg_id: str) -> None:
-        self.router.forget(msg_id)
-
-    def retire(self, msg_id: str) -> None:
-        self.router.retire(msg_id)

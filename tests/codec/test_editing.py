@@ -13,7 +13,7 @@ from bridge.notebook.store import NotebookStore
 from bridge.notebook.writing import write_notebook
 
 from codec.helpers import parseable_v4
-from codec.minimal_diff import edit_outside_source, edited_source
+from codec.minimal_diff import changed_line_numbers, edit_outside_source, edited_source
 
 store = NotebookStore()  # this module's bridge state
 
@@ -29,17 +29,6 @@ def cell_lines(text: str, index: int) -> range:
     assert spans is not None
     start, end = spans[index]
     return range(text.count("\n", 0, start), text.count("\n", 0, end) + 1)
-
-
-def changed_line_numbers(before: str, after: str) -> tuple[set[int], set[int]]:
-    matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), False)
-    old: set[int] = set()
-    new: set[int] = set()
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag != "equal":
-            old.update(range(i1, i2))
-            new.update(range(j1, j2))
-    return old, new
 
 
 def test_changing_one_cell_changes_only_its_lines() -> None:

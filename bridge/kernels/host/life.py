@@ -13,14 +13,14 @@ from typing import Any
 from jupyter_client.session import Session
 
 from bridge.errors import BridgeError, ErrorCode
-from bridge.kernels.channels import RouteHandler, Router
+from bridge.kernels.channels import RoutedChannels, RouteHandler, Router
 from bridge.kernels.host.client import HostConnection
 from bridge.kernels.life import LinkCallback
 
 ExecutionEvent = Callable[[dict[str, Any]], None]
 
 
-class HostChannels:
+class HostChannels(RoutedChannels):
     """The `KernelChannels` of a hosted kernel: messages through the host's socket.
 
     With `attach_after`, opening attaches (the host answers with the journal) and holds
@@ -37,10 +37,6 @@ class HostChannels:
         self._attach_after = attach_after
         self._held: list[tuple[str, dict[str, Any]]] | None = None
         self.attached: dict[str, Any] | None = None
-
-    @property
-    def seq(self) -> int:
-        return self.router.seq
 
     async def open(self) -> None:
         if self._attach_after is not False:
@@ -96,20 +92,6 @@ class HostChannels:
         self.connection.send_message(self.kernel_id, channel, msg)
         return msg_id
 
-    def set_fallback(self, handler: RouteHandler | None) -> None:
-        self.router.fallback = handler
-
-    def follow(self, msg_id: str, handler: RouteHandler) -> None:
-        self.router.add(msg_id, handler)
-
-    def forget(self, msg_id: str) -> None:
-        self.router.forget(msg_id)
-
-    def retire(self, msg_id: str) -> None:
-        self.router.retire(msg_id)
-
-    async def iopub_delivered(self, timeout: float) -> bool:
-        return await self.router.iopub_delivered(timeout)
 
 
 class HostLife:

@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 from jupyter_client.session import Session
 
-from bridge.kernels.channels import RouteHandler, Router
+from bridge.kernels.channels import RoutedChannels, RouteHandler, Router
 from bridge.kernels.remote.servers import JupyterServer
 from bridge.kernels.wire import (
     V1_PROTOCOL,
@@ -50,7 +50,7 @@ GIVE_UP_AFTER = 600.0
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
 
-class WebsocketChannels:
+class WebsocketChannels(RoutedChannels):
     """The channels of one kernel on a Jupyter Server."""
 
     def __init__(self, server: JupyterServer, remote_id: str, client_session: str,
@@ -239,24 +239,6 @@ class WebsocketChannels:
                 self._outbox.popleft()
                 self._quickack(ws)
 
-    def set_fallback(self, handler: RouteHandler | None) -> None:
-        self.router.fallback = handler
-
-    @property
-    def seq(self) -> int:
-        return self.router.seq
-
-    def follow(self, msg_id: str, handler: RouteHandler) -> None:
-        self.router.add(msg_id, handler)
-
-    def forget(self, msg_id: str) -> None:
-        self.router.forget(msg_id)
-
-    def retire(self, msg_id: str) -> None:
-        self.router.retire(msg_id)
-
-    async def iopub_delivered(self, timeout: float) -> bool:
-        return await self.router.iopub_delivered(timeout)
 
 
 def new_client_session() -> str:
