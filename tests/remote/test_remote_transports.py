@@ -5,12 +5,13 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 
 from bridge_client import BridgeClient, RpcError
-from kernels.kernel_helpers import run
+from kernels.kernel_helpers import Cell, run
 from remote_servers import RunningServer, start_jupyter_server
 
 
@@ -116,3 +117,52 @@ async def test_the_token_is_never_logged(tmp_path: Path) -> None:
     text = log.read_text()
     assert "kernel/servers/add" in text  # the log is at DEBUG indeed
     assert server.token not in text
+
+
+async def run_on_server(server: RunningServer, *codes: str
+                        ) -> tuple[dict[str, Any], list[Cell]]:
+    """The kernel/start result of a kernel on `server`, and each code's cell run there."""
+    client = await BridgeClient.start()
+    try:
+        await client.initialize()
+        added = await client.request("kernel/servers/add", {"url": server.url,
+                                                            "token": server.token})
+        started = await client.request("kernel/start", {"serverId": added["serverId"]})
+        cells = [await run(client, started["kernelId"], code) for code in codes]
+        await client.request("kernel/shutdown", {"kernelId": started["kernelId"]})
+        return started, cells
+    finally:
+        await client.shutdown()
+
+
+async def test_a_server_speaking_the_legacy_framing(tmp_path: Path) -> None:
+    # an empty protocol makes jupyter_server refuse the v1 subprotocol: JSON text frames
+    server = start_jupyter_server(tmp_path / "server",
+                                  "--ZMQChannelsWebsocketConnection.kernel_ws_protocol=")
+    try:
+        started, (printed, failed, shown) = await run_on_server(
+            server, "print('legacy')", "1/0",
+            "from IPython.display import display, Image\n"
+            "display(Image(data=bytes(range(256)) * 4, format='png'))")
+    finally:
+        server.stop()
+    assert started["websocketProtocol"] == "legacy"
+    assert printed.text() == "legacy\n"
+    assert failed.status == "error" and failed.outputs[-1]["ename"] == "ZeroDivisionError"
+    assert shown.outputs[0]["output_type"] == "display_data"
+    assert "image/png" in shown.outputs[0]["data"]
+
+
+async def test_the_servers_iopub_rate_limit_warning_reaches_the_cell(tmp_path: Path) -> None:
+    server = start_jupyter_server(tmp_path / "server", "--ServerApp.iopub_msg_rate_limit=50",
+                                  "--ServerApp.rate_limit_window=1")
+    try:
+        started, (flood,) = await run_on_server(
+            server, "import time\nfor i in range(3000):\n    print(i, flush=True)\n"
+                    "time.sleep(1.5)\nprint('after the flood', flush=True)")
+    finally:
+        server.stop()
+    assert started["websocketProtocol"] == "v1.kernel.websocket.jupyter.org"
+    assert flood.status == "ok"
+    assert "IOPub message rate exceeded" in flood.text("stderr")
+    assert flood.text().rstrip().endswith("after the flood")

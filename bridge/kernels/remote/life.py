@@ -50,6 +50,7 @@ class RemoteLife:
         self.client_session = new_client_session()
         self.server_session: str | None = None
         self.came_back = False
+        self._channels: WebsocketChannels | None = None
         self._gone = False
         self._restarting = False
         self._end: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -139,9 +140,10 @@ class RemoteLife:
                 self._finish("the server says the kernel is dead", came_back=False)
 
         self._renew()
-        return WebsocketChannels(self.server, self._remote(), self.client_session,
-                                 on_link=link, on_server_status=server_status,
-                                 label=self.kernel_id)
+        self._channels = WebsocketChannels(self.server, self._remote(), self.client_session,
+                                           on_link=link, on_server_status=server_status,
+                                           label=self.kernel_id)
+        return self._channels
 
     @property
     def running(self) -> bool:
@@ -156,7 +158,10 @@ class RemoteLife:
     def describe(self) -> dict[str, Any]:
         return {"pid": None, "connectionFile": None, "serverId": self.server.server_id,
                 "serverUrl": self.server.address.display, "remoteKernelId": self.remote_id,
-                "serverSessionId": self.server_session}
+                "serverSessionId": self.server_session,
+                # the framing the server chose: v1.kernel.websocket.jupyter.org or legacy
+                "websocketProtocol": (self._channels.protocol or "legacy")
+                if self._channels is not None else None}
 
     # ------------------------------------------------------------ helpers
     def _remote(self) -> str:
