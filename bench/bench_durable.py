@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import queue
 import signal
 import statistics
 import sys
@@ -133,7 +134,7 @@ async def connection_file_gap(gap: float) -> list[str]:
         second = manager.client()  # the same connection file
         second.start_channels()
         deadline = time.monotonic() + max(0.0, 3.5 - gap) + 2.0
-        with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+        with contextlib.suppress(TimeoutError, queue.Empty):
             while time.monotonic() < deadline:
                 msg = await second.get_iopub_msg(timeout=deadline - time.monotonic())
                 if msg["parent_header"].get("msg_id") != msg_id:
