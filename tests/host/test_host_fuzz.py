@@ -20,7 +20,7 @@ from kernels.kernel_helpers import pid_alive, run
 
 EXAMPLES = int(os.environ.get("NBBRIDGE_FUZZ_EXAMPLES", "2000")) // 10
 
-leaves = (st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False)
+leaves = (st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False)
           | st.text(max_size=30))
 values = st.recursive(leaves, lambda inner: st.lists(inner, max_size=4)
                       | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=8)
