@@ -1,5 +1,6 @@
 """A bridge and a host of different versions: the old host is replaced when none of its
-kernels is busy. And kernel/list, the running-kernels listing."""
+kernels is busy, and left alone (the bridge runs its kernels itself) when one is. And
+kernel/list, the running-kernels listing."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import os
 import pytest
 
 from bridge.kernels.host import host as host_module
+from bridge.kernels.host.client import HostConnection
 from bridge.kernels.host.host import KernelHost
+from bridge.kernels.host.life import HostLife
 from bridge.kernels.host.place import hold_life_lock, private_place
+from bridge.kernels.session import KernelSession
+from bridge.kernels.specs import spec_manager
 
 from host.host_helpers import Hosted
 from kernels.kernel_helpers import run
@@ -66,3 +71,37 @@ async def test_kernel_list_shows_every_kernel_of_the_host(hosted: Hosted) -> Non
     assert dead["reason"]
     listed_after = (await first.request("kernel/list", {}))["kernels"]
     assert [k["kernelId"] for k in listed_after] == [mine["kernelId"]]
+
+
+async def test_a_busy_host_of_another_version_stays_and_kernels_run_directly(
+        hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(host_module, "__version__", "0.0.1-old")
+    place = private_place(hosted.folder)
+    lock = hold_life_lock(place)
+    assert lock is not None
+    old = KernelHost(place)
+    serving = asyncio.create_task(old.serve())
+    await asyncio.sleep(0.2)
+    # a cell running on the old host, started through it as an older bridge would
+    connection = await HostConnection._connect_or_spawn(place, None)
+    spec = spec_manager().get_kernel_spec("python3")
+    life = HostLife(connection, "python3", start={
+        "spec": spec.to_dict(), "resourceDir": spec.resource_dir, "transport": "ipc"})
+    session = await KernelSession.start(life, None, lambda *args: None)
+    running = asyncio.create_task(session.execute(
+        "import time; time.sleep(30)", "busy", lambda op: None))
+    try:
+        await asyncio.sleep(0.5)
+        bridge = await hosted.bridge()
+        started = await bridge.request("kernel/start", {})
+        assert "durable" not in started  # the bridge's own child
+        warning = await bridge.wait_for_notification("window/showMessage")
+        assert "0.0.1-old" in warning["message"] and "busy" in warning["message"]
+        assert not serving.done()  # the old host and its busy kernel are left alone
+    finally:
+        running.cancel()
+        await session.shutdown()
+        await connection.close()
+        old.finished.set()
+        await serving
+        os.close(lock)
