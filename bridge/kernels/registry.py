@@ -29,7 +29,7 @@ from bridge.kernels.life import KernelLife, LocalLife, new_kernel_manager
 from bridge.kernels.reaper import Reaper
 from bridge.kernels.remote.servers import JupyterServer
 from bridge.kernels.session import READY_TIMEOUT, KernelSession
-from bridge.kernels.specs import spec_manager
+from bridge.kernels.specs import spec_manager, spec_python
 from bridge.kernels.traits import KernelTraits, Transport, traits_of
 
 logger = logging.getLogger(__name__)
@@ -133,8 +133,10 @@ class KernelRegistry:
         await asyncio.to_thread(self._check_launchable, name, cwd)
         traits = self.traits(name)
         try:
-            return await self._launch_on(traits.transport, name, cwd, announce,
-                                         extra_arguments, traits)
+            session = await self._launch_on(traits.transport, name, cwd, announce,
+                                            extra_arguments, traits)
+            session.python = await asyncio.to_thread(self._python_of, name)
+            return session
         except BridgeError as exc:
             if traits.transport != "ipc" or "exited during start" not in exc.message:
                 raise
@@ -144,6 +146,7 @@ class KernelRegistry:
             session = await self._launch_on("tcp", name, cwd, announce, extra_arguments,
                                             traits)
             self._tcp_learned.add(name)
+            session.python = await asyncio.to_thread(self._python_of, name)
             return session
 
     async def _launch_on(self, transport: Transport, name: str, cwd: str | None,
@@ -179,6 +182,12 @@ class KernelRegistry:
         except Exception as exc:
             raise BridgeError(ErrorCode.KERNEL_START_FAILED,
                               f"kernel {name!r} could not be started: {exc}") from exc
+
+    def _python_of(self, name: str) -> str | None:
+        try:
+            return spec_python(self._specs.get_kernel_spec(name))
+        except NoSuchKernel:
+            return None
 
     def _check_launchable(self, name: str, cwd: str | None) -> None:
         try:
@@ -287,6 +296,7 @@ class KernelRegistry:
         life = HostLife(connection, name, attach_to=found, after_seq=after_seq)
         session, channels = await KernelSession.attach(life, notebook_uri, self._announce,
                                                        traits)
+        session.python = await asyncio.to_thread(self._python_of, name)
         self._adopt(session, announce=False)
         return session, channels, channels.attached or {}
 

@@ -64,6 +64,8 @@ class KernelSession:
         self.ready_timeout = READY_TIMEOUT
         # counts (re)starts: what a kernel was told before a restart is gone after it
         self.incarnation = 0
+        # the interpreter of a Python kernel from another environment than the bridge's
+        self.python: str | None = None
 
     # ---------------------------------------------------------------- start
     @classmethod

@@ -42,6 +42,15 @@ def environment_kernel_name(python: str) -> str:
     return ENVIRONMENT_PREFIX + python
 
 
+def spec_python(spec: KernelSpec) -> str | None:
+    """The interpreter a Python kernelspec runs, where it is not the bridge's own (jedi
+    then completes against that environment's packages)."""
+    if str(spec.language).lower() != "python":
+        return None
+    python = _argv0(list(spec.argv))
+    return python if python != sys.executable and os.path.isfile(python) else None
+
+
 def spec_manager() -> KernelSpecManager:
     # ensure_native_kernel: ipykernel in the bridge's own environment is always there
     return BridgeKernelSpecs(ensure_native_kernel=True)

@@ -97,6 +97,8 @@ class JediEngine:
         self._pump: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
         self._completions: OrderedDict[tuple[Any, ...], StaticCompletions] = OrderedDict()
+        # by jedi file name: the interpreter whose packages its imports resolve to
+        self._pythons: dict[str, str | None] = {}
         self._running: dict[tuple[Any, ...], asyncio.Future[StaticCompletions]] = {}
 
     async def close(self) -> None:
@@ -116,8 +118,19 @@ class JediEngine:
                 await process.wait()
 
     # ---------------------------------------------------------------- the worker
+    def use_environment(self, path: str | None, python: str | None) -> None:
+        """Answer for `path` against the packages of `python` (None: the bridge's)."""
+        if path is None or self._pythons.get(path) == python:
+            return
+        self._pythons[path] = python
+        for key in [key for key in self._completions if key[0] == path]:
+            del self._completions[key]
+
     def _submit(self, request: dict[str, Any], droppable: bool = False) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
+        python = self._pythons.get(request.get("path") or "")
+        if python is not None:
+            request["python"] = python
         if self._wakeup is None:
             self._wakeup = asyncio.Event()
         if self._pump is None or self._pump.done():

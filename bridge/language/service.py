@@ -81,6 +81,10 @@ class LanguageService:
         found = source_view(self.workspace, self.masked, uri, line)
         if found is not None and found.kernel_uri == uri:
             self.last_position = (uri, line)
+        if found is not None:
+            session = (self.kernels.for_notebook(found.kernel_uri)
+                       or self.kernels.for_notebook(unquote(found.kernel_uri)))
+            self.engine.use_environment(found.path, session.python if session else None)
         return found
 
     async def kernel(self, uri: str) -> KernelSession | None:

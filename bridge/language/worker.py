@@ -11,6 +11,8 @@ stdin/stdout, answered in order.
     {"op": "doc", "job": 7, "name": "align"}  -> markdown or null
     {"op": "help" | "signatures", "program", "path", "root", "line", "column"}
     {"op": "warm", "program", "path", "root"}
+Each may carry "python": the interpreter of the notebook's kernel, whose packages jedi
+then resolves imports against (the bridge's own environment without it).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Worker:
         # Jedi inspects compiled modules in a subprocess of its own: a crashing extension
         # module cannot take this worker down either.
         self.environment = jedi.get_default_environment()
+        self.environments: dict[str, Any] = {}  # by interpreter, as asked
         self.projects: dict[str, jedi.Project] = {}
         self.jobs: OrderedDict[int, dict[str, Any]] = OrderedDict()
 
@@ -47,7 +50,22 @@ class Worker:
         if project is None:
             project = self.projects[project_root] = jedi.Project(project_root)
         return jedi.Script(request["program"], path=path, project=project,
-                           environment=self.environment)
+                           environment=self.environment_of(request.get("python")))
+
+    def environment_of(self, python: str | None) -> Any:
+        """The environment of the notebook kernel's interpreter (the bridge's own if none,
+        or if that interpreter cannot be used)."""
+        if not python:
+            return self.environment
+        found = self.environments.get(python)
+        if found is None:
+            try:
+                found = jedi.create_environment(python, safe=False)
+            except Exception as exc:
+                logger.warning("jedi cannot use %s: %s", python, exc)
+                found = self.environment
+            self.environments[python] = found
+        return found
 
     def handle(self, request: dict[str, Any]) -> Any:
         op = request["op"]

@@ -18,6 +18,7 @@ from pygls import uris
 
 from bridge_client import BridgeClient, RpcError
 from kernel_helpers import run
+from language.helpers import Notebook, complete_until, item, labels
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -90,6 +91,24 @@ async def test_installing_ipykernel_then_the_kernel_runs_in_that_venv(
     assert prefix == str(workspace / ".venv")
     assert pip == str(workspace / ".venv" / "bin" / "pip")  # its own tools first on PATH
     assert (await environments(env_bridge))[python]["ipykernel"] is True
+    await env_bridge.request("kernel/shutdown", {"kernelId": kernel["kernelId"]})
+
+
+async def test_jedi_completes_against_the_kernels_environment(
+        env_bridge: BridgeClient, workspace: Path) -> None:
+    """A module only the venv has: offered by jedi (the kernel has not imported it, and
+    its completer answers from the runtime only) once the notebook's kernel is the venv's."""
+    python = str(workspace / ".venv" / "bin" / "python")
+    site = next((workspace / ".venv" / "lib").glob("python3*/site-packages"))
+    (site / "only_in_this_venv.py").write_text("def venv_function_here():\n    pass\n")
+    notebook = Notebook(env_bridge, workspace / "uses-venv.ipynb",
+                        ["import only_in_this_venv\nonly_in_this_venv.venv_f"])
+    before = await notebook.complete_at_end(0)
+    assert "venv_function_here" not in labels(before)  # the bridge's own environment
+    kernel = await env_bridge.request("kernel/start", {"environment": python,
+                                                       "notebookUri": notebook.uri})
+    found = await complete_until(notebook, 0, "venv_function_here", source="jedi")
+    assert "jedi" in item(found, "venv_function_here")["data"]["sources"]
     await env_bridge.request("kernel/shutdown", {"kernelId": kernel["kernelId"]})
 
 
