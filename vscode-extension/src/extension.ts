@@ -21,7 +21,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const kernels = new NotebookKernels(connection);
   const serializer = new BridgeSerializer(connection);
   const servers = new JupyterServers(connection, context.secrets);
-  const controllers = new KernelControllers(connection, kernels, servers);
+  const controllers = new KernelControllers(connection, kernels, servers, context.workspaceState);
   context.subscriptions.push(
     servers,
     output,
