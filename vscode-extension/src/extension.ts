@@ -7,6 +7,7 @@ import { KernelControllers } from "./controller";
 import { answerInputRequests } from "./inputPrompt";
 import { JupyterServers } from "./jupyterServers";
 import { NotebookKernels } from "./kernels";
+import { RunningKernels } from "./runningKernels";
 import { BridgeSerializer, NOTEBOOK_TYPE } from "./serializer";
 import { KernelStatusBar } from "./statusBar";
 import { WidgetMessaging } from "./widgetMessaging";
@@ -27,6 +28,7 @@ export function activate(context: vscode.ExtensionContext): void {
     output,
     kernels,
     new KernelStatusBar(kernels),
+    new RunningKernels(connection, kernels),
     answerInputRequests(connection),
     controllers,
     new WidgetMessaging(connection, kernels, controllers.executions),

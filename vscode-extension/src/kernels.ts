@@ -244,13 +244,24 @@ export class NotebookKernels implements vscode.Disposable {
   private status(kernelId: string, state: KernelState, reason?: string): void {
     this.states.set(kernelId, state);
     this.changed.fire();
-    if (state === "dead") {
+    if (state === "dead" && reason !== "shut down") {
       const kernel = [...this.notebooks.values()].find((candidate) => candidate.started?.kernelId === kernelId);
       void vscode.window.showWarningMessage(
         `nbbridge: the kernel ${kernel?.started?.spec.displayName ?? kernelId} died${reason ? `: ${reason}` : ""}. ` +
           "It restarts when you run a cell.",
       );
     }
+  }
+
+  /** Shuts down any kernel of the kernel host (the Running Kernels view): a notebook of
+   * this window whose kernel it is starts a new one on its next run. */
+  async shutDown(kernelId: string): Promise<void> {
+    const notebook = this.notebookOf(kernelId);
+    if (notebook !== undefined) {
+      this.notebooks.delete(notebook.uri.toString());
+      this.changed.fire();
+    }
+    await this.bridge.request(KERNEL_SHUTDOWN, { kernelId });
   }
 
   private async shutdown(notebook: vscode.NotebookDocument): Promise<void> {
