@@ -165,8 +165,10 @@ class KernelService:
     def _follow(self, session: KernelSession, execution: dict[str, Any]) -> None:
         msg_id = execution.get("msgId")
         if isinstance(msg_id, str):
+            cell_id = execution.get("cellId")
             follow_streamed(session, msg_id, str(execution.get("executionId") or msg_id),
-                            self._rpc, execution.get("pendingInput"))
+                            self._rpc, execution.get("pendingInput"),
+                            cell_id if isinstance(cell_id, str) else None)
 
     async def attach(self, params: Any) -> dict[str, Any]:
         """The notebook's kernel in the kernel host and what happened since `afterSeq`."""

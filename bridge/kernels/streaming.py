@@ -55,13 +55,16 @@ async def run_streamed(
 
 
 def follow_streamed(session: KernelSession, msg_id: str, execution_id: str, rpc: Rpc,
-                    pending_input: dict[str, Any] | None = None
+                    pending_input: dict[str, Any] | None = None, cell_id: str | None = None
                     ) -> asyncio.Task[dict[str, Any]]:
     """Stream a cell that someone else sent (this bridge before a restart, another
     client of the kernel host) as `run_streamed` streams its own; its end comes as a
     `kernel/executionEnded` notification. Follows at once (call it before the held
-    channels are released); the task gets the result."""
-    head = {"kernelId": session.kernel_id, "executionId": execution_id}
+    channels are released); the task gets the result. Its notifications carry the run's
+    `cellId`, so a client that did not send it knows which cell shows it."""
+    head: dict[str, Any] = {"kernelId": session.kernel_id, "executionId": execution_id}
+    if cell_id is not None:
+        head["cellId"] = cell_id
     batcher, on_output, on_input = _streams(session, head, rpc, None, None, True)
     followed = session.follow(msg_id, execution_id, on_output, on_input, pending_input,
                               comm_notifier(rpc, head, batcher))

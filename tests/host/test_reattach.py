@@ -97,6 +97,47 @@ async def test_two_bridges_on_one_kernel_see_the_same_outputs(hosted: Hosted) ->
     assert back.text() == "from two\n"
 
 
+async def test_another_clients_run_comes_with_its_cell_id(hosted: Hosted) -> None:
+    first = await hosted.bridge()
+    kernel_id = (await first.request("kernel/start", {"notebookUri": NOTEBOOK}))["kernelId"]
+    second = await hosted.bridge()
+    await second.request("kernel/attach", {"notebookUri": NOTEBOOK})
+    execution_id = new_execution_id()
+    await first.request("kernel/execute", {"kernelId": kernel_id, "code": "print('shown')",
+                                           "executionId": execution_id, "cellId": "c-two"})
+    ended = await second.wait_for_notification(
+        "kernel/executionEnded", lambda n: n["executionId"] == execution_id)
+    outputs = [note for note in second.notifications["kernel/output"]
+               if note["executionId"] == execution_id]
+    # the second client never saw this run start: the cell id says which cell shows it
+    assert ended["cellId"] == "c-two"
+    assert outputs and all(note["cellId"] == "c-two" for note in outputs)
+
+
+async def test_a_quiet_running_cell_is_followed_after_an_attach_after_its_last_output(
+        hosted: Hosted) -> None:
+    first = await hosted.bridge()
+    kernel_id = (await first.request("kernel/start", {"notebookUri": NOTEBOOK}))["kernelId"]
+    execution_id = new_execution_id()
+    first.send_request("kernel/execute", {
+        "kernelId": kernel_id, "executionId": execution_id, "cellId": "c-quiet",
+        "code": "import time\nprint('before', flush=True)\ntime.sleep(3)\nprint('after')"})
+    note = await first.wait_for_notification(
+        "kernel/output", lambda n: n["executionId"] == execution_id)
+    await asyncio.sleep(0.5)  # nothing more is printed for a while
+    first.process.send_signal(signal.SIGKILL)
+    await first.process.wait()
+
+    second = await hosted.bridge()
+    attached = await second.request("kernel/attach",
+                                    {"notebookUri": NOTEBOOK, "afterSeq": note["seq"]})
+    (entry,) = [e for e in attached["executions"] if e["executionId"] == execution_id]
+    assert entry["status"] == "running" and stdout_of(entry["outputs"]) == "before\n"
+    ended = await second.wait_for_notification(
+        "kernel/executionEnded", lambda n: n["executionId"] == execution_id, timeout=30)
+    assert ended["status"] == "ok"
+
+
 async def test_input_asked_while_nobody_was_attached_is_asked_again(hosted: Hosted) -> None:
     first = await hosted.bridge()
     started = await first.request("kernel/start", {"notebookUri": NOTEBOOK})

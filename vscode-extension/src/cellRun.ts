@@ -26,13 +26,14 @@ export class CellRun<E extends Execution = Execution> {
     return this.state === "done";
   }
 
-  /** Shown as running from now; its old outputs go when it starts. */
-  begin(): void {
+  /** Shown as running from now (or since `startTime`, a run followed after a reload);
+   * its old outputs go when it starts. */
+  begin(startTime?: number): void {
     if (this.state !== "queued") {
       return;
     }
     this.state = "running";
-    this.execution.start(Date.now());
+    this.execution.start(startTime ?? Date.now());
     void this.execution.clearOutput();
     this.onStart();
   }

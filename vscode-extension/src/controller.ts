@@ -17,6 +17,7 @@ import {
   type EnvironmentsResult,
   type SpecsResult,
 } from "./protocol";
+import { KernelReattach } from "./reattach";
 import { NOTEBOOK_TYPE } from "./serializer";
 
 /** VS Code's id of this extension (publisher.name): kernels are named by it. */
@@ -28,21 +29,35 @@ export class KernelControllers implements vscode.Disposable {
   private readonly selected = new Map<string, string>();
   /** Notebooks whose preselection is under way: selecting them starts no kernel yet. */
   private readonly preselecting = new Set<string>();
+  /** The kernelspec of the kernel the kernel host kept for each notebook (by URI). */
+  private readonly attached = new Map<string, string>();
   private defaultSpec = "";
   /** The workspace's own Python environment with ipykernel, if it has one. */
   private workspaceSpec: string | undefined;
   private client: LanguageClient | undefined;
   readonly executions: CellExecutions;
+  private readonly reattach: KernelReattach;
   private readonly disposables: vscode.Disposable[];
 
   constructor(
     bridge: Bridge,
     private readonly kernels: NotebookKernels,
     private readonly servers: JupyterServers,
+    workspaceState: vscode.Memento,
   ) {
     this.executions = new CellExecutions(bridge, kernels, (specName) => this.controllers.get(specName));
-    this.disposables = [
+    this.reattach = new KernelReattach(
+      bridge,
+      kernels,
       this.executions,
+      workspaceState,
+      (notebook, specName) => this.controllers.get(specName) ?? this.controllers.get(this.preferredSpec(notebook) ?? ""),
+      (notebook, specName) => this.adopted(notebook, specName),
+    );
+    this.disposables = [
+      this.reattach,
+      this.executions,
+      bridge.onDidStop(() => this.attached.clear()),
       bridge.onDidStart((client) => {
         this.client = client;
         // environments the bridge was still asking about, or a venv made meanwhile
@@ -55,8 +70,16 @@ export class KernelControllers implements vscode.Disposable {
           void this.listSpecs(this.client);
         }
       }),
-      vscode.workspace.onDidOpenNotebookDocument((notebook) => this.setAffinity(notebook)),
-      vscode.workspace.onDidCloseNotebookDocument((notebook) => this.selected.delete(notebook.uri.toString())),
+      vscode.workspace.onDidOpenNotebookDocument((notebook) => {
+        this.setAffinity(notebook);
+        if (this.controllers.size > 0) {
+          this.reattach.attach(notebook);
+        }
+      }),
+      vscode.workspace.onDidCloseNotebookDocument((notebook) => {
+        this.selected.delete(notebook.uri.toString());
+        this.attached.delete(notebook.uri.toString());
+      }),
       vscode.window.onDidChangeActiveNotebookEditor(() => void this.preselect()),
     ];
   }
@@ -137,8 +160,21 @@ export class KernelControllers implements vscode.Disposable {
     }
     for (const notebook of vscode.workspace.notebookDocuments) {
       this.setAffinity(notebook);
+      // once the kernelspecs are known: a kept kernel is shown with its own controller
+      this.reattach.attach(notebook);
     }
     void this.preselect();
+  }
+
+  /** The kernel host kept a kernel for the notebook: its controller is the notebook's. */
+  private adopted(notebook: vscode.NotebookDocument, specName: string): void {
+    const key = notebook.uri.toString();
+    this.attached.set(key, specName);
+    this.setAffinity(notebook);
+    if (this.selected.get(key) !== specName) {
+      this.selected.delete(key);
+      void this.preselect();
+    }
   }
 
   /** The kernel the notebook last ran with, else the bridge's default, is preselected. */
@@ -186,6 +222,10 @@ export class KernelControllers implements vscode.Disposable {
    * default (or nothing) runs in the workspace's own environment when it has one with
    * ipykernel, where the project's packages are. */
   private preferredSpec(notebook: vscode.NotebookDocument): string | undefined {
+    const kept = this.attached.get(notebook.uri.toString());
+    if (kept !== undefined && this.controllers.has(kept)) {
+      return kept;
+    }
     const wanted = notebookKernelName(notebook.metadata);
     const generic = wanted === undefined || wanted === this.defaultSpec;
     if (generic && this.workspaceSpec !== undefined && notebookLanguage(notebook.metadata) === "python") {

@@ -1,5 +1,7 @@
 // Running cells: a NotebookCellExecution for each (its states in cellRun.ts), sent to the
-// bridge's `kernel/execute`, and the `kernel/output` ops applied to the cells' outputs.
+// bridge's `kernel/execute`, and the `kernel/output` ops applied to the cells' outputs;
+// also the runs this window did not send (before a reload, or another window's) that the
+// bridge follows, which end with `kernel/executionEnded`.
 
 import { randomUUID } from "node:crypto";
 import * as vscode from "vscode";
@@ -7,7 +9,16 @@ import { CellRun, runInOrder } from "./cellRun";
 import { errorMessage, type Bridge } from "./client";
 import type { NotebookKernels, StartedKernel } from "./kernels";
 import { joinText, streamMime, textItem, type NbOutput } from "./outputs";
-import { KERNEL_EXECUTE, KERNEL_OUTPUT, type OutputOp, type OutputParams } from "./protocol";
+import { cellIdOf, takesCellIds } from "./notebookData";
+import {
+  KERNEL_EXECUTE,
+  KERNEL_EXECUTION_ENDED,
+  KERNEL_OUTPUT,
+  type ExecutionEndedParams,
+  type JournalExecution,
+  type OutputOp,
+  type OutputParams,
+} from "./protocol";
 import { cellOutput, savedOutput } from "./serializer";
 
 /** One output as shown: the nbformat dict it stands for and the VS Code output showing it. */
@@ -24,6 +35,8 @@ interface CellOutputs {
 
 class RunningCell extends CellRun<vscode.NotebookCellExecution> {
   readonly outputs: CellOutputs;
+  /** A followed run: ops the journal already held (numbered up to this) are skipped. */
+  journalSeq: number | undefined;
 
   constructor(execution: vscode.NotebookCellExecution, onStart: () => void) {
     super(execution, onStart);
@@ -39,6 +52,11 @@ export class CellExecutions implements vscode.Disposable {
   /** Widget messages being handled by the kernel, by executionId: the cell showing the
    * widget gets what the kernel prints meanwhile (an observe callback's print). */
   private readonly callbackCells = new Map<string, vscode.NotebookCell>();
+  /** Outputs of runs not known yet (their kernel's attach is under way), by executionId. */
+  private readonly early = new Map<string, OutputParams[]>();
+  private readonly seqSeen = new vscode.EventEmitter<{ kernelId: string; seq: number }>();
+  /** Fires with each kernel message number the bridge's notifications carry. */
+  readonly onDidSeeSeq = this.seqSeen.event;
   private readonly disposables: vscode.Disposable[];
 
   /** `controllerOf` names the controller of a kernelspec, for outputs of an earlier run. */
@@ -49,8 +67,10 @@ export class CellExecutions implements vscode.Disposable {
   ) {
     this.disposables = [
       bridge.onDidStart((client) => {
-        client.onNotification(KERNEL_OUTPUT, (params: OutputParams) => this.applyOps(params.executionId, params.ops));
+        client.onNotification(KERNEL_OUTPUT, (params: OutputParams) => this.output(params));
+        client.onNotification(KERNEL_EXECUTION_ENDED, (params: ExecutionEndedParams) => this.ended(params));
       }),
+      this.seqSeen,
       bridge.onDidStop(() => this.bridgeStopped()),
       vscode.workspace.onDidCloseNotebookDocument((notebook) => {
         for (const cell of notebook.getCells()) {
@@ -102,10 +122,12 @@ export class CellExecutions implements vscode.Disposable {
     const executionId = randomUUID();
     this.running.set(executionId, run);
     try {
+      const cellId = await this.cellId(run.execution.cell);
       const result = await this.bridge.request(KERNEL_EXECUTE, {
         kernelId: kernel.kernelId,
         code: run.execution.cell.document.getText(),
         executionId,
+        ...(cellId !== undefined && { cellId }),
       });
       run.settle(result);
     } catch (error) {
@@ -116,6 +138,93 @@ export class CellExecutions implements vscode.Disposable {
     } finally {
       this.running.delete(executionId);
     }
+  }
+
+  /** The cell's nbformat id, given one now if its notebook takes ids and it has none (a
+   * cell added in the editor): the kernel host journals the run under it, so that after
+   * a reload the run finds its cell. */
+  private async cellId(cell: vscode.NotebookCell): Promise<string | undefined> {
+    const known = cellIdOf(cell.metadata);
+    if (known !== undefined || !takesCellIds(cell.notebook.metadata)) {
+      return known;
+    }
+    const id = randomUUID().slice(0, 8);
+    const edit = new vscode.WorkspaceEdit();
+    edit.set(cell.notebook.uri, [vscode.NotebookEdit.updateCellMetadata(cell.index, { ...cell.metadata, id })]);
+    return (await vscode.workspace.applyEdit(edit)) ? id : undefined;
+  }
+
+  /** A run the kernel host's journal has as running: shown running from its start, with
+   * the journal's outputs, going on with the bridge's later `kernel/output`. */
+  follow(controller: vscode.NotebookController, cell: vscode.NotebookCell, entry: JournalExecution, seq: number | null): void {
+    const executionId = entry.executionId ?? entry.msgId;
+    const run = this.createRun(controller, cell);
+    run.journalSeq = seq ?? undefined;
+    run.begin(entry.startedAt ?? undefined);
+    for (const dict of entry.outputs) {
+      this.append(run, dict);
+    }
+    this.running.set(executionId, run);
+    for (const params of this.early.get(executionId) ?? []) {
+      this.output(params);
+    }
+    this.early.delete(executionId);
+  }
+
+  /** A run the journal has as ended: its outputs, count and outcome on the cell. */
+  showFinished(controller: vscode.NotebookController, cell: vscode.NotebookCell, entry: JournalExecution): void {
+    if (entry.status === "aborted") {
+      return; // it never ran: the cell keeps what it showed
+    }
+    const execution = controller.createNotebookCellExecution(cell);
+    execution.executionOrder = entry.executionCount ?? undefined;
+    execution.start(entry.startedAt ?? undefined);
+    void execution.replaceOutput(entry.outputs.map((dict) => cellOutput(dict)));
+    execution.end(entry.status === "ok", entry.endedAt ?? undefined);
+  }
+
+  private output(params: OutputParams): void {
+    if (params.seq !== undefined) {
+      this.seqSeen.fire({ kernelId: params.kernelId, seq: params.seq });
+    }
+    const run = this.running.get(params.executionId) ?? this.followOther(params.kernelId, params.executionId, params.cellId);
+    if (run === undefined && !this.callbackCells.has(params.executionId)) {
+      // a run of a kernel whose attach has not answered yet: kept until it does
+      const early = this.early.get(params.executionId) ?? [];
+      early.push(params);
+      this.early.set(params.executionId, early);
+      while (this.early.size > 64) {
+        this.early.delete(this.early.keys().next().value as string);
+      }
+      return;
+    }
+    if (run?.journalSeq !== undefined && params.seq !== undefined && params.seq <= run.journalSeq) {
+      return; // already in the journal's outputs
+    }
+    this.applyOps(params.executionId, params.ops);
+  }
+
+  /** Another client's run on a kernel this window shows: followed on the cell it names. */
+  private followOther(kernelId: string, executionId: string, cellId: string | undefined): RunningCell | undefined {
+    const notebook = this.kernels.notebookOf(kernelId);
+    const kernel = notebook === undefined ? undefined : this.kernels.started(notebook);
+    const cell = notebook?.getCells().find((candidate) => cellIdOf(candidate.metadata) === cellId);
+    const controller = this.controllerOf(kernel?.spec.name ?? "");
+    if (cellId === undefined || cell === undefined || controller === undefined) {
+      return undefined;
+    }
+    const run = this.createRun(controller, cell);
+    run.begin();
+    this.running.set(executionId, run);
+    return run;
+  }
+
+  private ended(params: ExecutionEndedParams): void {
+    this.seqSeen.fire({ kernelId: params.kernelId, seq: params.seq });
+    this.early.delete(params.executionId);
+    const run = this.running.get(params.executionId) ?? this.followOther(params.kernelId, params.executionId, params.cellId);
+    this.running.delete(params.executionId);
+    run?.settle(params);
   }
 
   private append(run: RunningCell, dict: NbOutput): ShownOutput {
@@ -262,6 +371,7 @@ export class CellExecutions implements vscode.Disposable {
       run.finish(false);
     }
     this.running.clear();
+    this.early.clear();
   }
 
   dispose(): void {

@@ -7,6 +7,7 @@ import { KernelControllers } from "./controller";
 import { answerInputRequests } from "./inputPrompt";
 import { JupyterServers } from "./jupyterServers";
 import { NotebookKernels } from "./kernels";
+import { RunningKernels } from "./runningKernels";
 import { BridgeSerializer, NOTEBOOK_TYPE } from "./serializer";
 import { KernelStatusBar } from "./statusBar";
 import { WidgetMessaging } from "./widgetMessaging";
@@ -21,12 +22,13 @@ export function activate(context: vscode.ExtensionContext): void {
   const kernels = new NotebookKernels(connection);
   const serializer = new BridgeSerializer(connection);
   const servers = new JupyterServers(connection, context.secrets);
-  const controllers = new KernelControllers(connection, kernels, servers);
+  const controllers = new KernelControllers(connection, kernels, servers, context.workspaceState);
   context.subscriptions.push(
     servers,
     output,
     kernels,
     new KernelStatusBar(kernels),
+    new RunningKernels(connection, kernels),
     answerInputRequests(connection),
     controllers,
     new WidgetMessaging(connection, kernels, controllers.executions),

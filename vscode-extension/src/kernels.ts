@@ -19,6 +19,7 @@ import {
   KERNEL_STATUS,
   type KernelSpec,
   type KernelState,
+  type StartResult,
   type StatusParams,
 } from "./protocol";
 
@@ -55,6 +56,8 @@ export class NotebookKernels implements vscode.Disposable {
   private readonly notebooks = new Map<string, NotebookKernel>();
   /** By kernelId: a status may come before the `kernel/start` answer that names the kernel. */
   private readonly states = new Map<string, KernelState>();
+  /** By notebook URI: the `kernel/attach` under way; nothing starts a kernel before it ends. */
+  private readonly attaching = new Map<string, Promise<unknown>>();
   private readonly changed = new vscode.EventEmitter<void>();
   /** Fires when a kernel started or went, or its state changed. */
   readonly onDidChange = this.changed.event;
@@ -87,13 +90,50 @@ export class NotebookKernels implements vscode.Disposable {
     return this.notebooks.get(notebook.uri.toString())?.started;
   }
 
+  /** The open notebook whose kernel this is, if it has started. */
+  notebookOf(kernelId: string): vscode.NotebookDocument | undefined {
+    return vscode.workspace.notebookDocuments.find((notebook) => this.started(notebook)?.kernelId === kernelId);
+  }
+
+  /** No kernel starts for the notebook until `attach` (the kernel host's answer) is done. */
+  attachFirst(notebook: vscode.NotebookDocument, attach: Promise<unknown>): void {
+    const key = notebook.uri.toString();
+    const settled = attach.catch(() => undefined);
+    this.attaching.set(key, settled);
+    void settled.then(() => {
+      if (this.attaching.get(key) === settled) {
+        this.attaching.delete(key);
+      }
+    });
+  }
+
+  /** A kernel the kernel host kept for the notebook (`kernel/attach`) is its kernel now. */
+  adopt(notebook: vscode.NotebookDocument, started: StartResult, spec: KernelSpec): StartedKernel {
+    const kernel: StartedKernel = { kernelId: started.kernelId, spec, displays: new Map() };
+    this.states.set(kernel.kernelId, started.state);
+    const adopted = new NotebookKernel(Promise.resolve(kernel), () => this.changed.fire());
+    adopted.started = kernel; // its runs are shown at once, before the promise settles
+    this.notebooks.set(notebook.uri.toString(), adopted);
+    return kernel;
+  }
+
+  /** Who says which kernelspec a kernel the host kept was started from. */
+  specNamed(name: string): KernelSpec | undefined {
+    return this.specs.find((spec) => spec.name === name);
+  }
+
   stateOf(kernelId: string): KernelState | undefined {
     return this.states.get(kernelId);
   }
 
   /** The kernel was picked for the notebook: started now, so the first run does not wait. */
   async select(notebook: vscode.NotebookDocument, specName: string): Promise<void> {
+    const attaching = this.attaching.get(notebook.uri.toString());
+    await attaching;
     const current = this.notebooks.get(notebook.uri.toString());
+    if (current !== undefined && attaching !== undefined) {
+      return; // the editor restoring its last pick on reopening: the kept kernel stays
+    }
     if (current !== undefined) {
       const kernel = await current.starting.catch(() => undefined);
       if (kernel?.spec.name === specName) {
@@ -108,6 +148,7 @@ export class NotebookKernels implements vscode.Disposable {
   /** The notebook's kernel of that kernelspec, ready to run: started (in place of another
    * kernelspec's), or restarted if it died. */
   async ready(notebook: vscode.NotebookDocument, specName: string): Promise<StartedKernel> {
+    await this.attaching.get(notebook.uri.toString());
     let kernel = await this.kernelFor(notebook, specName);
     if (kernel.spec.name !== specName) {
       await this.shutdown(notebook);
@@ -203,13 +244,24 @@ export class NotebookKernels implements vscode.Disposable {
   private status(kernelId: string, state: KernelState, reason?: string): void {
     this.states.set(kernelId, state);
     this.changed.fire();
-    if (state === "dead") {
+    if (state === "dead" && reason !== "shut down") {
       const kernel = [...this.notebooks.values()].find((candidate) => candidate.started?.kernelId === kernelId);
       void vscode.window.showWarningMessage(
         `nbbridge: the kernel ${kernel?.started?.spec.displayName ?? kernelId} died${reason ? `: ${reason}` : ""}. ` +
           "It restarts when you run a cell.",
       );
     }
+  }
+
+  /** Shuts down any kernel of the kernel host (the Running Kernels view): a notebook of
+   * this window whose kernel it is starts a new one on its next run. */
+  async shutDown(kernelId: string): Promise<void> {
+    const notebook = this.notebookOf(kernelId);
+    if (notebook !== undefined) {
+      this.notebooks.delete(notebook.uri.toString());
+      this.changed.fire();
+    }
+    await this.bridge.request(KERNEL_SHUTDOWN, { kernelId });
   }
 
   private async shutdown(notebook: vscode.NotebookDocument): Promise<void> {

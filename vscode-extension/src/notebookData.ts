@@ -129,3 +129,20 @@ function bridgeCell(cell: EditorCell, byToken: boolean): BridgeCell {
   }
   return { ...cell.metadata, kind, source: cell.source, outputs: cell.outputs, execution_count: executionCount };
 }
+
+/** The nbformat cell id a cell's metadata holds, if any. */
+export function cellIdOf(cellMetadata: Record<string, unknown>): string | undefined {
+  const id = cellMetadata.id;
+  return typeof id === "string" && id ? id : undefined;
+}
+
+/** Whether the notebook's cells carry ids: nbformat 4.5 and later (a new notebook is
+ * written as 4.5). An older notebook's schema forbids them. */
+export function takesCellIds(notebookMetadata: Record<string, unknown>): boolean {
+  const major = notebookMetadata.nbformat;
+  const minor = notebookMetadata.nbformat_minor;
+  if (major === undefined) {
+    return true;
+  }
+  return typeof major === "number" && (major > 4 || (major === 4 && typeof minor === "number" && minor >= 5));
+}

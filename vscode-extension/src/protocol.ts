@@ -25,6 +25,8 @@ export const KERNEL_SERVERS_KERNELS = "kernel/servers/kernels";
 export const KERNEL_SEND_COMM = "kernel/sendComm";
 export const KERNEL_COMM_INFO = "kernel/commInfo";
 export const KERNEL_WIDGET_STATE = "kernel/widgetState";
+export const KERNEL_ATTACH = "kernel/attach";
+export const KERNEL_LIST = "kernel/list";
 
 // Notifications the bridge sends.
 export const KERNEL_OUTPUT = "kernel/output";
@@ -32,6 +34,7 @@ export const KERNEL_STATUS = "kernel/status";
 export const SCRIPT_CELL_RESULT = "script/cellResult";
 export const KERNEL_ENVIRONMENTS_CHANGED = "kernel/environmentsChanged";
 export const KERNEL_COMM = "kernel/comm";
+export const KERNEL_EXECUTION_ENDED = "kernel/executionEnded";
 
 // Requests the bridge sends.
 export const KERNEL_INPUT = "kernel/input";
@@ -57,6 +60,8 @@ export const METHODS = [
   KERNEL_SEND_COMM,
   KERNEL_COMM_INFO,
   KERNEL_WIDGET_STATE,
+  KERNEL_ATTACH,
+  KERNEL_LIST,
 ] as const;
 /** Custom notifications the bridge sends (`notifications`). */
 export const NOTIFICATIONS = [
@@ -65,6 +70,7 @@ export const NOTIFICATIONS = [
   SCRIPT_CELL_RESULT,
   KERNEL_ENVIRONMENTS_CHANGED,
   KERNEL_COMM,
+  KERNEL_EXECUTION_ENDED,
 ] as const;
 /** Custom requests the bridge sends (`serverRequests`). */
 export const SERVER_REQUESTS = [KERNEL_INPUT] as const;
@@ -224,6 +230,9 @@ export interface StartResult {
   serverUrl?: string;
   remoteKernelId?: string;
   interruptMode: "signal" | "message";
+  /** a kernel of the kernel host: it outlives the bridge and the editor */
+  durable?: boolean;
+  hostPid?: number;
 }
 
 export interface KernelParams {
@@ -235,6 +244,8 @@ export interface ExecuteParams {
   code: string;
   executionId: string;
   stopOnError?: boolean;
+  /** the nbformat cell id, journalled by the kernel host with the run */
+  cellId?: string;
 }
 
 export interface ExecuteResult {
@@ -254,6 +265,66 @@ export interface OutputParams {
   kernelId: string;
   executionId: string;
   ops: OutputOp[];
+  /** the kernel's number of the last message folded into these ops */
+  seq?: number;
+  /** on the runs the bridge follows for another client (or this one before a reload) */
+  cellId?: string;
+}
+
+// Durable kernels: the kernel host's journal, attach and list.
+
+/** One run as the kernel host's journal holds it (`kernel/attach`). */
+export interface JournalExecution {
+  executionId: string | null;
+  cellId: string | null;
+  msgId: string;
+  seq: number;
+  status: "running" | "ok" | "error" | "aborted";
+  executionCount: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  outputs: NbOutput[];
+  pendingInput: { prompt: string; password: boolean } | null;
+  droppedBytes: number;
+}
+
+export interface AttachParams {
+  notebookUri: string;
+  afterSeq?: number;
+}
+
+export interface AttachResult {
+  kernel: StartResult | null;
+  executions: JournalExecution[];
+  seq: number | null;
+  /** the notebook's kernel died while nobody was attached */
+  ended?: { kernelId: string; reason: string | null; specName: string | null } | null;
+}
+
+export interface ExecutionEndedParams {
+  kernelId: string;
+  executionId: string;
+  status: ExecuteResult["status"];
+  executionCount: number | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  seq: number;
+  cellId?: string;
+}
+
+/** A kernel as `kernel/list` gives it. */
+export interface ListedKernel {
+  kernelId: string;
+  specName: string;
+  notebookUri: string | null;
+  state: KernelState;
+  pid: number | null;
+  memory?: number | null;
+  lastActivity?: number | null;
+  startedAt?: number | null;
+  clients?: number;
+  busy?: boolean;
+  here: boolean;
 }
 
 export interface StatusParams {
@@ -392,6 +463,8 @@ export interface Requests {
   [KERNEL_SEND_COMM]: { params: SendCommParams; result: { msgId: string } };
   [KERNEL_COMM_INFO]: { params: CommInfoParams; result: CommInfoResult };
   [KERNEL_WIDGET_STATE]: { params: KernelParams; result: WidgetState };
+  [KERNEL_ATTACH]: { params: AttachParams; result: AttachResult };
+  [KERNEL_LIST]: { params: Record<string, never>; result: { kernels: ListedKernel[] } };
 }
 
 export type Method = keyof Requests;

@@ -135,9 +135,11 @@ class Journal:
 
     # ---------------------------------------------------------------- read
     def since(self, seq: int | None) -> list[dict[str, Any]]:
-        """The executions that changed after `seq` (all kept ones for None)."""
+        """The executions that changed after `seq` (all kept ones for None), and every
+        running one: a client coming back follows it to its end even when it printed
+        nothing since."""
         return [entry.describe(self.max_bytes) for entry in self._entries.values()
-                if seq is None or entry.seq > seq]
+                if seq is None or entry.seq > seq or entry.status == "running"]
 
     def running(self) -> list[JournalEntry]:
         return [entry for entry in self._entries.values() if entry.status == "running"]

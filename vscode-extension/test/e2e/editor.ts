@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { chromium, type Browser, type FrameLocator, type Locator, type Page } from "playwright-core";
+import { alive, livingHost, signal, stopHost } from "./kernelHost";
 
 export const ROOT = path.resolve(process.env.NBBRIDGE_ROOT ?? path.join(__dirname, "..", "..", ".."));
 const EXTENSION_DIR = path.join(ROOT, "vscode-extension");
@@ -64,6 +65,8 @@ export interface EditorOptions {
   userData?: string;
 }
 
+
+
 export class Editor {
   private constructor(
     readonly workspace: string,
@@ -72,6 +75,9 @@ export class Editor {
     private readonly browser: Browser,
     readonly page: Page,
     readonly log: () => string,
+    /** The kernel host's folder (NBBRIDGE_RUNTIME_DIR): the host outlives the bridge by
+     * design, so each editor gets its own, and stop() ends the host. */
+    readonly runtimeDir: string,
   ) {}
 
   static async start(fixtures: string[], options: EditorOptions = {}): Promise<Editor> {
@@ -80,6 +86,8 @@ export class Editor {
     const workspace = path.join(home, "workspace");
     const userData = options.userData ?? path.join(home, "user-data");
     const extensions = path.join(home, "extensions");
+    const runtimeDir = path.join(home, "runtime");
+    fs.mkdirSync(runtimeDir, { mode: 0o700 });
     fs.mkdirSync(path.join(userData, "User"), { recursive: true });
     fs.mkdirSync(workspace);
     for (const fixture of fixtures) {
@@ -105,6 +113,7 @@ export class Editor {
 
     const env: NodeJS.ProcessEnv = {
       ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("VSCODE_"))),
+      NBBRIDGE_RUNTIME_DIR: runtimeDir,
       ...options.env,
       PATH: `${NODE24}:${options.env?.PATH ?? process.env.PATH ?? ""}`,
       // No extension marketplace: nothing may leave this machine.
@@ -158,7 +167,7 @@ export class Editor {
         await restricted.waitFor();
       }
       await page.locator(".explorer-folders-view .monaco-list-row").first().waitFor();
-      const editor = new Editor(workspace, home, server, browser, page, () => output);
+      const editor = new Editor(workspace, home, server, browser, page, () => output, runtimeDir);
       // Until the extension host has read the extension's contributions, .ipynb files would
       // open as text.
       await editor.command("nbbridge: Show Bridge Log", false);
@@ -169,6 +178,7 @@ export class Editor {
       if (server.pid !== undefined) {
         signal(-server.pid, "SIGKILL");
       }
+      await stopHost(runtimeDir);
       fs.rmSync(home, { recursive: true, force: true });
       throw error;
     }
@@ -317,12 +327,28 @@ export class Editor {
     return this.descendantsRunning("-m bridge");
   }
 
-  /** The kernel processes started under the editor (by its bridge). */
+  /** The kernel processes started under the editor (by its bridge or its kernel host). */
   kernelPids(): number[] {
     return this.descendantsRunning("ipykernel_launcher");
   }
 
-  /** code-server's descendant processes whose command line contains `text`. */
+  /** The editor's kernel host, while it runs. */
+  hostPid(): number | undefined {
+    return livingHost(this.runtimeDir);
+  }
+
+  /** Reloads the window as a user would (Developer: Reload Window) and waits for the
+   * workbench to be back. */
+  async reload(): Promise<void> {
+    const loaded = this.page.waitForEvent("load", { timeout: 120_000 });
+    await this.command("Developer: Reload Window");
+    await loaded;
+    await this.page.locator(".monaco-workbench").waitFor();
+    await this.page.locator(".explorer-folders-view .monaco-list-row").first().waitFor();
+  }
+
+  /** Descendant processes of code-server and of the kernel host whose command line
+   * contains `text`. */
   private descendantsRunning(text: string): number[] {
     const parents = new Map<number, number>();
     for (const entry of fs.readdirSync("/proc")) {
@@ -335,9 +361,10 @@ export class Editor {
         }
       }
     }
+    const host = this.hostPid();
     const descends = (pid: number): boolean => {
       for (let current = parents.get(pid); current !== undefined && current > 1; current = parents.get(current)) {
-        if (current === this.server.pid) {
+        if (current === this.server.pid || current === host) {
           return true;
         }
       }
@@ -374,23 +401,7 @@ export class Editor {
       }
       signal(-group, "SIGKILL");
     }
+    await stopHost(this.runtimeDir);
     fs.rmSync(this.home, { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // already gone
   }
 }

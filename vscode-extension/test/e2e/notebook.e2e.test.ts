@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Editor, ROOT, missingPart } from "./editor";
+import { pickKernelIfAsked, waitFor } from "./waits";
 
 const FIXTURES = path.join(ROOT, "vscode-extension", "test", "e2e", "fixtures");
 const TOUR = path.join(ROOT, "examples", "tour.ipynb");
@@ -364,33 +365,9 @@ function largeNotebook(): string {
   return JSON.stringify({ cells, metadata, nbformat: 4, nbformat_minor: 5 }, null, 1) + "\n";
 }
 
-/** The first run of a notebook may ask which kernel: choose the bridge's Python kernel. */
-async function pickKernelIfAsked(editor: Editor, printed = "Hello from the kernel!"): Promise<void> {
-  const picker = editor.page.locator(".quick-input-widget:visible .monaco-list-row", { hasText: /Python/ });
-  const ran = editor.outputs().getByText(printed).first();
-  const first = await Promise.race([
-    picker.first().waitFor(LONG).then(() => "picker", () => "neither"),
-    ran.waitFor(LONG).then(() => "ran", () => "neither"),
-  ]);
-  if (first === "picker") {
-    await editor.screenshot("02-kernel-picker");
-    await picker.first().click();
-  }
-}
-
 async function waitForAsync(condition: () => Promise<boolean>, what: string): Promise<void> {
   for (let tries = 0; tries < 600; tries++) {
     if (await condition()) {
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let tries = 0; tries < 600; tries++) {
-    if (condition()) {
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -2,10 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   bridgeNotebook,
+  cellIdOf,
   editorNotebook,
   notebookKernelName,
   notebookLanguage,
   outputsToken,
+  takesCellIds,
   type BridgeNotebook,
 } from "../../src/notebookData";
 
@@ -114,4 +116,14 @@ test("language and kernel name come from the notebook metadata", () => {
 
 test("a bridge answer without cells is a clear error", () => {
   assert.throws(() => editorNotebook({} as BridgeNotebook), /without a cell list/);
+});
+
+test("a cell's id comes from its metadata; only nbformat 4.5+ (or a new notebook) takes ids", () => {
+  assert.equal(cellIdOf({ id: "a1b2" }), "a1b2");
+  assert.equal(cellIdOf({}), undefined);
+  assert.equal(cellIdOf({ id: 3 }), undefined);
+  assert.equal(takesCellIds({ nbformat: 4, nbformat_minor: 5 }), true);
+  assert.equal(takesCellIds({ nbformat: 4, nbformat_minor: 4 }), false);
+  assert.equal(takesCellIds({ nbformat: 3, nbformat_minor: 0 }), false);
+  assert.equal(takesCellIds({}), true);
 });
