@@ -36,7 +36,7 @@ describe("durable kernels in code-server", { skip: missing }, () => {
 
   test("a cell running through a window reload shows every line once, goes on and ends with its count", LONG, async () => {
     await editor.openNotebook(DURABLE);
-    await editor.focusCell("survivor");
+    await editor.focusCell("state_set");
     await editor.page.keyboard.press("Shift+Enter");
     await pickKernelIfAsked(editor, "state_set");
     await editor.outputs().getByText("state_set").waitFor(LONG);
