@@ -34,7 +34,7 @@ PARAM_NAMES = ["kernelId", "notebookUri", "afterSeq", "now", "spec", "specName"]
 def control(draw: st.DrawFn) -> bytes:
     method = draw(st.sampled_from(METHODS) | st.text(max_size=20) | values)
     if method in ("exit", "start"):
-        params: Any = draw(st.text(max_size=5) | st.integers())
+        params: Any = draw(st.text(max_size=5) | st.integers(-(2**63), 2**63 - 1))
     else:
         params = draw(values | st.dictionaries(st.sampled_from(PARAM_NAMES), values,
                                                max_size=4))
