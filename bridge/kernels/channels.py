@@ -17,6 +17,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from jupyter_client.session import Session
+
 logger = logging.getLogger(__name__)
 
 RETIRED_REQUESTS = 64
@@ -148,6 +150,18 @@ class RoutedChannels:
     """What every `KernelChannels` does through its `router` (set by the subclass)."""
 
     router: Router
+    session: Session  # builds this client's messages (msg_id, header, its session id)
+
+    def _new_message(self, msg_type: str, content: dict[str, Any],
+                     handler: RouteHandler | None, subshell_id: str | None,
+                     metadata: dict[str, Any] | None) -> dict[str, Any]:
+        """A message of this client's session, its replies routed to `handler`."""
+        msg: dict[str, Any] = self.session.msg(msg_type, content, metadata=metadata)
+        if subshell_id is not None:
+            msg["header"]["subshell_id"] = subshell_id
+        if handler is not None:
+            self.router.add(msg["header"]["msg_id"], handler)
+        return msg
 
     @property
     def seq(self) -> int:

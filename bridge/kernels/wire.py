@@ -23,6 +23,14 @@ def _json(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
 
+def as_wire(msg: dict[str, Any], buffers: list[bytes] | None) -> dict[str, Any]:
+    """A message of a jupyter_client Session as the byte framings carry it: its date as
+    an ISO string, its buffers in it."""
+    msg["header"]["date"] = msg["header"]["date"].isoformat()
+    msg["buffers"] = list(buffers or [])
+    return msg
+
+
 def encode_v1(channel: str, msg: dict[str, Any]) -> bytes:
     parts = [channel.encode(), _json(msg["header"]), _json(msg["parent_header"]),
              _json(msg["metadata"]), _json(msg["content"]),

@@ -129,12 +129,8 @@ class ZmqChannels(RoutedChannels):
              handler: RouteHandler | None = None, subshell_id: str | None = None,
              buffers: list[bytes] | None = None,
              metadata: dict[str, Any] | None = None) -> str:
-        msg = self.session.msg(msg_type, content, metadata=metadata)
-        if subshell_id is not None:
-            msg["header"]["subshell_id"] = subshell_id
+        msg = self._new_message(msg_type, content, handler, subshell_id, metadata)
         msg_id: str = msg["header"]["msg_id"]
-        if handler is not None:
-            self.router.add(msg_id, handler)
         frames: list[bytes | memoryview[bytes]] | None = list(buffers) if buffers else None
         self.session.send(self._sockets[channel], msg, buffers=frames)
         # a send can swallow the FD's wake-up for a reply that is already in

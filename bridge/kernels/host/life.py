@@ -16,6 +16,7 @@ from bridge.errors import BridgeError, ErrorCode
 from bridge.kernels.channels import RoutedChannels, RouteHandler, Router
 from bridge.kernels.host.client import HostConnection
 from bridge.kernels.life import LinkCallback
+from bridge.kernels.wire import as_wire
 
 ExecutionEvent = Callable[[dict[str, Any]], None]
 
@@ -81,14 +82,9 @@ class HostChannels(RoutedChannels):
              handler: RouteHandler | None = None, subshell_id: str | None = None,
              buffers: list[bytes] | None = None,
              metadata: dict[str, Any] | None = None) -> str:
-        msg = self.session.msg(msg_type, content, metadata=metadata)
-        msg["header"]["date"] = msg["header"]["date"].isoformat()
-        msg["buffers"] = list(buffers or [])
-        if subshell_id is not None:
-            msg["header"]["subshell_id"] = subshell_id
+        msg = as_wire(self._new_message(msg_type, content, handler, subshell_id, metadata),
+                      buffers)
         msg_id: str = msg["header"]["msg_id"]
-        if handler is not None:
-            self.router.add(msg_id, handler)
         self.connection.send_message(self.kernel_id, channel, msg)
         return msg_id
 

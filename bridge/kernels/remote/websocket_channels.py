@@ -28,6 +28,7 @@ from bridge.kernels.channels import RoutedChannels, RouteHandler, Router
 from bridge.kernels.remote.servers import JupyterServer
 from bridge.kernels.wire import (
     V1_PROTOCOL,
+    as_wire,
     decode_legacy,
     decode_v1,
     encode_legacy,
@@ -204,14 +205,9 @@ class WebsocketChannels(RoutedChannels):
              handler: RouteHandler | None = None, subshell_id: str | None = None,
              buffers: list[bytes] | None = None,
              metadata: dict[str, Any] | None = None) -> str:
-        msg = self.session.msg(msg_type, content, metadata=metadata)
-        msg["buffers"] = list(buffers or [])
-        msg["header"]["date"] = msg["header"]["date"].isoformat()
-        if subshell_id is not None:
-            msg["header"]["subshell_id"] = subshell_id
+        msg = as_wire(self._new_message(msg_type, content, handler, subshell_id, metadata),
+                      buffers)
         msg_id: str = msg["header"]["msg_id"]
-        if handler is not None:
-            self.router.add(msg_id, handler)
         frame = (encode_v1(channel, msg) if self.protocol == V1_PROTOCOL
                  else encode_legacy(channel, msg))
         self._outbox.append(frame)
