@@ -302,9 +302,7 @@ class KernelRegistry:
 
     async def list_kernels(self) -> list[dict[str, Any]]:
         """Every kernel: the host's (with those of other windows) or this bridge's."""
-        connection = self._host if self.durable else None
-        if self.durable and connection is None:
-            connection = await self.host_connection()
+        connection = await self.host_connection() if self.durable else None
         if connection is not None:
             listed = (await connection.request("list", {}))["kernels"]
             for kernel in listed:

@@ -21,8 +21,10 @@ from host.host_helpers import Hosted
 from kernels.kernel_helpers import run
 
 
-async def test_an_idle_host_of_another_version_is_replaced(
-        hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
+async def old_host(hosted: Hosted, monkeypatch: pytest.MonkeyPatch
+                   ) -> tuple[KernelHost, asyncio.Task[None]]:
+    """A host of an older version, serving in this process (its life lock let go when it
+    ends), and the task that serves it."""
     monkeypatch.setattr(host_module, "__version__", "0.0.1-old")
     place = private_place(hosted.folder)
     lock = hold_life_lock(place)
@@ -37,6 +39,12 @@ async def test_an_idle_host_of_another_version_is_replaced(
 
     serving = asyncio.create_task(serve_then_let_go())
     await asyncio.sleep(0.2)
+    return old, serving
+
+
+async def test_an_idle_host_of_another_version_is_replaced(
+        hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, serving = await old_host(hosted, monkeypatch)
     bridge = await hosted.bridge()
     started = await bridge.request("kernel/start", {})
     await asyncio.wait_for(serving, 30)  # the old host was asked to exit, and did
@@ -75,15 +83,9 @@ async def test_kernel_list_shows_every_kernel_of_the_host(hosted: Hosted) -> Non
 
 async def test_a_busy_host_of_another_version_stays_and_kernels_run_directly(
         hosted: Hosted, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(host_module, "__version__", "0.0.1-old")
-    place = private_place(hosted.folder)
-    lock = hold_life_lock(place)
-    assert lock is not None
-    old = KernelHost(place)
-    serving = asyncio.create_task(old.serve())
-    await asyncio.sleep(0.2)
+    old, serving = await old_host(hosted, monkeypatch)
     # a cell running on the old host, started through it as an older bridge would
-    connection = await HostConnection._connect_or_spawn(place, None)
+    connection = await HostConnection._connect_or_spawn(old.place, None)
     spec = spec_manager().get_kernel_spec("python3")
     life = HostLife(connection, "python3", start={
         "spec": spec.to_dict(), "resourceDir": spec.resource_dir, "transport": "ipc"})
@@ -104,4 +106,3 @@ async def test_a_busy_host_of_another_version_stays_and_kernels_run_directly(
         await connection.close()
         old.finished.set()
         await serving
-        os.close(lock)

@@ -12,9 +12,9 @@ from typing import Any
 
 from jupyter_client.session import Session
 
-from bridge.errors import BridgeError, ErrorCode
+from bridge.errors import BridgeError
 from bridge.kernels.channels import RoutedChannels, RouteHandler, Router
-from bridge.kernels.host.client import HostConnection
+from bridge.kernels.host.client import EventSink, HostConnection
 from bridge.kernels.life import LinkCallback
 from bridge.kernels.wire import as_wire
 
@@ -29,9 +29,10 @@ class HostChannels(RoutedChannels):
     follows first, so none of their output goes past them."""
 
     def __init__(self, connection: HostConnection, kernel_id: str, session_id: str,
-                 attach_after: int | bool | None = False) -> None:
+                 on_event: EventSink, attach_after: int | bool | None = False) -> None:
         self.connection = connection
         self.kernel_id = kernel_id
+        self._on_event = on_event  # the host's events about this kernel
         # headers only: the host signs with the kernel's key
         self.session = Session(key=os.urandom(16), session=session_id, username="nbbridge")
         self.router = Router(kernel_id)
@@ -42,7 +43,7 @@ class HostChannels(RoutedChannels):
     async def open(self) -> None:
         if self._attach_after is not False:
             self._held = []
-        self.connection.listen(self.kernel_id, self._deliver, self._event)
+        self.connection.listen(self.kernel_id, self._deliver, self._on_event)
         if self._attach_after is False:
             await self.connection.request("subscribe", {"kernelId": self.kernel_id})
         else:
@@ -63,12 +64,6 @@ class HostChannels(RoutedChannels):
         if not self.connection.closed.is_set():
             with contextlib.suppress(BridgeError):
                 await self.connection.request("unsubscribe", {"kernelId": self.kernel_id})
-
-    on_event: Callable[[dict[str, Any]], None] | None = None
-
-    def _event(self, event: dict[str, Any]) -> None:
-        if self.on_event is not None:
-            self.on_event(event)
 
     def _deliver(self, channel: str, msg: dict[str, Any], seq: int | None) -> None:
         if seq is not None:
@@ -111,7 +106,6 @@ class HostLife:
         self._ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._said = ""
         self._running = attach_to is not None and attach_to.get("state") != "dead"
-        self.current: HostChannels | None = None
         # a request another client of the host sent to this kernel
         self.on_execution: ExecutionEvent | None = None
 
@@ -149,10 +143,8 @@ class HostLife:
 
     def channels(self, on_link: LinkCallback) -> HostChannels:
         channels = HostChannels(self.connection, self.kernel_id, self._session_id,
-                                self._attach_after)
+                                self._event, self._attach_after)
         self._attach_after = False  # a restart subscribes anew
-        channels.on_event = self._event
-        self.current = channels
         return channels
 
     def _event(self, event: dict[str, Any]) -> None:
@@ -188,7 +180,3 @@ class HostLife:
     @property
     def summary(self) -> dict[str, Any]:
         return self._summary
-
-    def check_open(self) -> None:
-        if self.connection.closed.is_set():
-            raise BridgeError(ErrorCode.KERNEL_DEAD, "the kernel host is gone")
