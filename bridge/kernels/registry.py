@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, NoSuchKernel
+from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpec, NoSuchKernel
 
 from bridge.errors import BridgeError, ErrorCode
 from bridge.kernels.host.client import HostConnection
@@ -130,13 +130,11 @@ class KernelRegistry:
 
     async def _launch(self, name: str, cwd: str | None, announce: bool,
                       extra_arguments: list[str] | None = None) -> KernelSession:
-        await asyncio.to_thread(self._check_launchable, name, cwd)
+        spec = await asyncio.to_thread(self._check_launchable, name, cwd)
         traits = self.traits(name)
         try:
             session = await self._launch_on(traits.transport, name, cwd, announce,
-                                            extra_arguments, traits)
-            session.python = await asyncio.to_thread(self._python_of, name)
-            return session
+                                            extra_arguments, traits, spec)
         except BridgeError as exc:
             if traits.transport != "ipc" or "exited during start" not in exc.message:
                 raise
@@ -144,19 +142,18 @@ class KernelRegistry:
             # keep to TCP for it from now on
             logger.warning("kernel %r exited during an IPC start; starting it on TCP", name)
             session = await self._launch_on("tcp", name, cwd, announce, extra_arguments,
-                                            traits)
+                                            traits, spec)
             self._tcp_learned.add(name)
-            session.python = await asyncio.to_thread(self._python_of, name)
-            return session
+        session.python = spec_python(spec)
+        return session
 
     async def _launch_on(self, transport: Transport, name: str, cwd: str | None,
                          announce: bool, extra_arguments: list[str] | None,
-                         traits: KernelTraits) -> KernelSession:
+                         traits: KernelTraits, spec: KernelSpec) -> KernelSession:
         status = self._announce if announce else _silent
         life: KernelLife
         connection = await self.host_connection() if self.durable else None
         if connection is not None:
-            spec = await asyncio.to_thread(self._specs.get_kernel_spec, name)
             life = HostLife(connection, name, start={
                 "spec": spec.to_dict(), "resourceDir": spec.resource_dir,
                 "transport": transport, "cwd": cwd, "extraArguments": extra_arguments,
@@ -189,15 +186,17 @@ class KernelRegistry:
         except NoSuchKernel:
             return None
 
-    def _check_launchable(self, name: str, cwd: str | None) -> None:
+    def _check_launchable(self, name: str, cwd: str | None) -> KernelSpec:
+        """The kernelspec `name`, or a clear error if it or the cwd is missing."""
         try:
-            self._specs.get_kernel_spec(name)
+            spec: KernelSpec = self._specs.get_kernel_spec(name)
         except NoSuchKernel:
             known = ", ".join(sorted(self._specs.find_kernel_specs())) or "none"
             raise BridgeError(ErrorCode.KERNEL_START_FAILED,
                               f"no kernelspec named {name!r} (installed: {known})") from None
         if cwd is not None and not os.path.isdir(cwd):
             raise BridgeError(ErrorCode.KERNEL_START_FAILED, f"cwd {cwd!r} is not a folder")
+        return spec
 
     def _adopt(self, session: KernelSession, announce: bool) -> None:
         self._sessions[session.kernel_id] = session
