@@ -23,7 +23,6 @@ try:
     s.connect(sys.argv[1])
 except OSError as exc:
     print("connect failed:", type(exc).__name__); sys.exit(0)
-s.sendall(b"")
 head = s.recv(4)
 if len(head) < 4:
     print("closed"); sys.exit(0)
