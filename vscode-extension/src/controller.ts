@@ -22,6 +22,8 @@ import { NOTEBOOK_TYPE } from "./serializer";
 
 /** VS Code's id of this extension (publisher.name): kernels are named by it. */
 const EXTENSION_ID = "nbbridge.nbbridge";
+/** How long an attach waits for VS Code to select the kept kernel's controller. */
+const SELECTION_WAIT_MS = 10_000;
 
 export class KernelControllers implements vscode.Disposable {
   private readonly controllers = new Map<string, vscode.NotebookController>();
@@ -31,6 +33,8 @@ export class KernelControllers implements vscode.Disposable {
   private readonly preselecting = new Set<string>();
   /** The kernelspec of the kernel the kernel host kept for each notebook (by URI). */
   private readonly attached = new Map<string, string>();
+  /** Fires when VS Code has selected a controller for a notebook (URI, kernelspec). */
+  private readonly selection = new vscode.EventEmitter<{ key: string; specName: string }>();
   private defaultSpec = "";
   /** The workspace's own Python environment with ipykernel, if it has one. */
   private workspaceSpec: string | undefined;
@@ -43,18 +47,17 @@ export class KernelControllers implements vscode.Disposable {
     bridge: Bridge,
     private readonly kernels: NotebookKernels,
     private readonly servers: JupyterServers,
-    workspaceState: vscode.Memento,
   ) {
     this.executions = new CellExecutions(bridge, kernels, (specName) => this.controllers.get(specName));
     this.reattach = new KernelReattach(
       bridge,
       kernels,
       this.executions,
-      workspaceState,
       (notebook, specName) => this.controllers.get(specName) ?? this.controllers.get(this.preferredSpec(notebook) ?? ""),
       (notebook, specName) => this.adopted(notebook, specName),
     );
     this.disposables = [
+      this.selection,
       this.reattach,
       this.executions,
       bridge.onDidStop(() => this.attached.clear()),
@@ -145,6 +148,7 @@ export class KernelControllers implements vscode.Disposable {
             return;
           }
           this.selected.set(key, spec.name);
+          this.selection.fire({ key, specName: spec.name });
           // picked by the user: started now, so the first run does not wait; preselected:
           // started by the first run, so opening a notebook starts nothing
           if (!this.preselecting.delete(key)) {
@@ -166,15 +170,31 @@ export class KernelControllers implements vscode.Disposable {
     void this.preselect();
   }
 
-  /** The kernel host kept a kernel for the notebook: its controller is the notebook's. */
-  private adopted(notebook: vscode.NotebookDocument, specName: string): void {
+  /** The kernel host kept a kernel for the notebook: its controller is the notebook's.
+   * Resolves once VS Code has selected it (or after a while: a notebook not in front is
+   * selected by VS Code itself, from what it remembers, when it comes to the front). */
+  private adopted(notebook: vscode.NotebookDocument, specName: string): Promise<void> {
     const key = notebook.uri.toString();
     this.attached.set(key, specName);
     this.setAffinity(notebook);
-    if (this.selected.get(key) !== specName) {
+    if (this.selected.get(key) === specName) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        listener.dispose();
+        resolve();
+      };
+      const timer = setTimeout(done, SELECTION_WAIT_MS);
+      const listener = this.selection.event((selected) => {
+        if (selected.key === key && selected.specName === specName) {
+          done();
+        }
+      });
       this.selected.delete(key);
       void this.preselect();
-    }
+    });
   }
 
   /** The kernel the notebook last ran with, else the bridge's default, is preselected. */

@@ -20,6 +20,7 @@ import {
   type OutputParams,
 } from "./protocol";
 import { cellOutput, savedOutput } from "./serializer";
+import { WaitingMessages } from "./waitingMessages";
 
 /** One output as shown: the nbformat dict it stands for and the VS Code output showing it. */
 export interface ShownOutput {
@@ -52,11 +53,8 @@ export class CellExecutions implements vscode.Disposable {
   /** Widget messages being handled by the kernel, by executionId: the cell showing the
    * widget gets what the kernel prints meanwhile (an observe callback's print). */
   private readonly callbackCells = new Map<string, vscode.NotebookCell>();
-  /** Outputs of runs not known yet (their kernel's attach is under way), by executionId. */
-  private readonly early = new Map<string, OutputParams[]>();
-  private readonly seqSeen = new vscode.EventEmitter<{ kernelId: string; seq: number }>();
-  /** Fires with each kernel message number the bridge's notifications carry. */
-  readonly onDidSeeSeq = this.seqSeen.event;
+  /** Messages of runs not shown yet (their kernel's attach is under way). */
+  private readonly waiting = new WaitingMessages();
   private readonly disposables: vscode.Disposable[];
 
   /** `controllerOf` names the controller of a kernelspec, for outputs of an earlier run. */
@@ -70,7 +68,6 @@ export class CellExecutions implements vscode.Disposable {
         client.onNotification(KERNEL_OUTPUT, (params: OutputParams) => this.output(params));
         client.onNotification(KERNEL_EXECUTION_ENDED, (params: ExecutionEndedParams) => this.ended(params));
       }),
-      this.seqSeen,
       bridge.onDidStop(() => this.bridgeStopped()),
       vscode.workspace.onDidCloseNotebookDocument((notebook) => {
         for (const cell of notebook.getCells()) {
@@ -165,10 +162,24 @@ export class CellExecutions implements vscode.Disposable {
       this.append(run, dict);
     }
     this.running.set(executionId, run);
-    for (const params of this.early.get(executionId) ?? []) {
-      this.output(params);
+    const kept = this.waiting.take(executionId);
+    kept.outputs.forEach((params) => this.output(params));
+    if (kept.end !== undefined) {
+      this.ended(kept.end);
     }
-    this.early.delete(executionId);
+  }
+
+  /** Messages of the kernel's runs wait until `release`: its attach is being shown. */
+  hold(kernelId: string): void {
+    this.waiting.hold(kernelId);
+  }
+
+  /** The kernel's attach is shown: the messages that waited go where they belong now
+   * (a run the journal did not have yet is followed on its cell). */
+  release(kernelId: string): void {
+    const kept = this.waiting.release(kernelId);
+    kept.outputs.forEach((params) => this.output(params));
+    kept.ends.forEach((end) => this.ended(end));
   }
 
   /** A run the journal has as ended: its outputs, count and outcome on the cell. */
@@ -184,18 +195,10 @@ export class CellExecutions implements vscode.Disposable {
   }
 
   private output(params: OutputParams): void {
-    if (params.seq !== undefined) {
-      this.seqSeen.fire({ kernelId: params.kernelId, seq: params.seq });
-    }
     const run = this.running.get(params.executionId) ?? this.followOther(params.kernelId, params.executionId, params.cellId);
     if (run === undefined && !this.callbackCells.has(params.executionId)) {
       // a run of a kernel whose attach has not answered yet: kept until it does
-      const early = this.early.get(params.executionId) ?? [];
-      early.push(params);
-      this.early.set(params.executionId, early);
-      while (this.early.size > 64) {
-        this.early.delete(this.early.keys().next().value as string);
-      }
+      this.waiting.keepOutput(params);
       return;
     }
     if (run?.journalSeq !== undefined && params.seq !== undefined && params.seq <= run.journalSeq) {
@@ -206,6 +209,9 @@ export class CellExecutions implements vscode.Disposable {
 
   /** Another client's run on a kernel this window shows: followed on the cell it names. */
   private followOther(kernelId: string, executionId: string, cellId: string | undefined): RunningCell | undefined {
+    if (this.waiting.isHeld(kernelId)) {
+      return undefined;
+    }
     const notebook = this.kernels.notebookOf(kernelId);
     const kernel = notebook === undefined ? undefined : this.kernels.started(notebook);
     const cell = notebook?.getCells().find((candidate) => cellIdOf(candidate.metadata) === cellId);
@@ -213,18 +219,28 @@ export class CellExecutions implements vscode.Disposable {
     if (cellId === undefined || cell === undefined || controller === undefined) {
       return undefined;
     }
-    const run = this.createRun(controller, cell);
+    let run: RunningCell;
+    try {
+      run = this.createRun(controller, cell);
+    } catch {
+      // its controller is not the notebook's yet (an attach is selecting it): kept for then
+      return undefined;
+    }
     run.begin();
     this.running.set(executionId, run);
     return run;
   }
 
   private ended(params: ExecutionEndedParams): void {
-    this.seqSeen.fire({ kernelId: params.kernelId, seq: params.seq });
-    this.early.delete(params.executionId);
     const run = this.running.get(params.executionId) ?? this.followOther(params.kernelId, params.executionId, params.cellId);
+    if (run === undefined) {
+      // a run whose attach has not answered yet, or one of a notebook not open here
+      this.waiting.keepEnd(params);
+      return;
+    }
+    this.waiting.forget(params.executionId);
     this.running.delete(params.executionId);
-    run?.settle(params);
+    run.settle(params);
   }
 
   private append(run: RunningCell, dict: NbOutput): ShownOutput {
@@ -371,7 +387,7 @@ export class CellExecutions implements vscode.Disposable {
       run.finish(false);
     }
     this.running.clear();
-    this.early.clear();
+    this.waiting.clear();
   }
 
   dispose(): void {

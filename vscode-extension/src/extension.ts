@@ -22,7 +22,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const kernels = new NotebookKernels(connection);
   const serializer = new BridgeSerializer(connection);
   const servers = new JupyterServers(connection, context.secrets);
-  const controllers = new KernelControllers(connection, kernels, servers, context.workspaceState);
+  const controllers = new KernelControllers(connection, kernels, servers);
   context.subscriptions.push(
     servers,
     output,

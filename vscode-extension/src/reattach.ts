@@ -1,7 +1,8 @@
 // A notebook whose kernel lives on in the kernel host (the window reloaded, the editor or
 // the bridge crashed): `kernel/attach` when it opens, and what the kernel did meanwhile
-// shown on its cells. The last kernel message number seen per notebook is kept in the
-// workspace state, so that only what changed since comes back.
+// shown on its cells. The whole journal is asked for: after a reload the document may be
+// the file on disk again (VS Code restores a dirty notebook only when its backup was
+// written in time), so what this window saw before is no measure of what it shows now.
 
 import * as vscode from "vscode";
 import { errorMessage, type Bridge } from "./client";
@@ -11,79 +12,57 @@ import { cellIdOf } from "./notebookData";
 import { KERNEL_ATTACH, type AttachResult, type JournalExecution, type KernelSpec } from "./protocol";
 import { NOTEBOOK_TYPE } from "./serializer";
 
-/** What the workspace state keeps per notebook. */
-interface SeenSeq {
-  kernelId: string;
-  seq: number;
-}
-
-const STATE_PREFIX = "nbbridge.seenSeq:";
-const SAVE_DELAY_MS = 500;
-
 export class KernelReattach implements vscode.Disposable {
   /** Notebooks asked about since the bridge process started, by URI. */
   private readonly asked = new Set<string>();
-  /** Numbers seen but not saved yet, by notebook URI. */
-  private readonly unsaved = new Map<string, SeenSeq>();
-  private saveTimer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[];
 
   /** `controllerOf` names the controller of a kernelspec (undefined: the notebook's
-   * preferred one); `onAdopted` makes the kernel's controller the notebook's. */
+   * preferred one); `onAdopted` makes the kernel's controller the notebook's, resolving
+   * once VS Code has it selected (cell executions need that). */
   constructor(
     private readonly bridge: Bridge,
     private readonly kernels: NotebookKernels,
     private readonly executions: CellExecutions,
-    private readonly state: vscode.Memento,
     private readonly controllerOf: (notebook: vscode.NotebookDocument, specName: string) => vscode.NotebookController | undefined,
-    private readonly onAdopted: (notebook: vscode.NotebookDocument, specName: string) => void,
+    private readonly onAdopted: (notebook: vscode.NotebookDocument, specName: string) => Promise<void>,
   ) {
     this.disposables = [
       bridge.onDidStop(() => this.asked.clear()),
-      executions.onDidSeeSeq(({ kernelId, seq }) => {
-        const notebook = kernels.notebookOf(kernelId);
-        if (notebook !== undefined) {
-          this.remember(notebook.uri.toString(), { kernelId, seq });
-        }
-      }),
-      vscode.workspace.onDidCloseNotebookDocument((notebook) => {
-        this.asked.delete(notebook.uri.toString());
-        void this.state.update(STATE_PREFIX + notebook.uri.toString(), undefined);
-      }),
+      vscode.workspace.onDidCloseNotebookDocument((notebook) => this.asked.delete(notebook.uri.toString())),
     ];
   }
 
   /** Asks the bridge once per bridge process whether the host kept a kernel for the
-   * notebook; no kernel starts for it until the answer is in. */
+   * notebook; no kernel starts for it until the answer is shown. */
   attach(notebook: vscode.NotebookDocument): void {
     const key = notebook.uri.toString();
     if (notebook.notebookType !== NOTEBOOK_TYPE || this.asked.has(key) || !vscode.workspace.isTrusted) {
       return;
     }
     this.asked.add(key);
-    const seen = this.state.get<SeenSeq>(STATE_PREFIX + key);
     const attaching = this.bridge
-      .request(KERNEL_ATTACH, { notebookUri: key, ...(seen !== undefined && { afterSeq: seen.seq }) })
+      .request(KERNEL_ATTACH, { notebookUri: key })
       .then((result) => this.show(notebook, result))
       .catch((error: unknown) => this.bridge.output.appendLine(`kernel/attach for ${key}: ${errorMessage(error)}`));
     this.kernels.attachFirst(notebook, attaching);
   }
 
-  private show(notebook: vscode.NotebookDocument, result: AttachResult): void {
+  private async show(notebook: vscode.NotebookDocument, result: AttachResult): Promise<void> {
     const key = notebook.uri.toString();
     if (notebook.isClosed) {
       return;
     }
     if (result.kernel === null) {
       if (result.ended) {
-        const controller = this.controllerOf(notebook, result.ended.specName ?? "");
-        this.apply(notebook, controller, result.executions, null);
+        const specName = result.ended.specName ?? "";
+        await this.onAdopted(notebook, specName);
+        await this.apply(notebook, this.controllerOf(notebook, specName), result.executions, null);
         void vscode.window.showWarningMessage(
           `nbbridge: the kernel of ${notebook.uri.path.split("/").pop() ?? key} died while the window was closed` +
             (result.ended.reason ? `: ${result.ended.reason}` : "") + ". A new one starts when you run a cell.",
         );
       }
-      void this.state.update(STATE_PREFIX + key, undefined);
       return;
     }
     const started = result.kernel;
@@ -93,35 +72,47 @@ export class KernelReattach implements vscode.Disposable {
       displayName: started.specName,
       language,
     };
-    this.kernels.adopt(notebook, started, spec);
-    // at once, in the same turn as the answer: the followed runs' next outputs are not lost
-    this.apply(notebook, this.controllerOf(notebook, started.specName), result.executions, result.seq);
-    if (result.seq !== null) {
-      this.remember(key, { kernelId: started.kernelId, seq: result.seq });
+    // the kernel's messages that come meanwhile wait until its journal is shown
+    this.executions.hold(started.kernelId);
+    try {
+      this.kernels.adopt(notebook, started, spec);
+      await this.onAdopted(notebook, started.specName);
+      await this.apply(notebook, this.controllerOf(notebook, started.specName), result.executions, result.seq);
+    } finally {
+      this.executions.release(started.kernelId);
     }
-    this.onAdopted(notebook, started.specName);
   }
 
-  /** Each journalled run on the cell of its id (none found: not shown). */
-  private apply(
+  /** The latest journalled run of each cell, on the cell of its id (none found: not
+   * shown): a running one is followed; a finished one is shown unless the document has it
+   * already (the same count) or the file was saved after it ended (the file says what
+   * the user kept of it). */
+  private async apply(
     notebook: vscode.NotebookDocument,
     controller: vscode.NotebookController | undefined,
     entries: JournalExecution[],
     seq: number | null,
-  ): void {
-    if (controller === undefined) {
+  ): Promise<void> {
+    if (controller === undefined || notebook.isClosed) {
       return;
     }
+    const savedAt = await vscode.workspace.fs.stat(notebook.uri).then((stat) => stat.mtime, () => 0);
     const cells = new Map(notebook.getCells().map((cell) => [cellIdOf(cell.metadata), cell]));
+    const latest = new Map<string, JournalExecution>();
     for (const entry of entries) {
-      const cell = entry.cellId === null ? undefined : cells.get(entry.cellId);
+      if (entry.cellId !== null && entry.status !== "aborted") {
+        latest.set(entry.cellId, entry);
+      }
+    }
+    for (const [cellId, entry] of latest) {
+      const cell = cells.get(cellId);
       if (cell === undefined) {
         continue;
       }
       try {
         if (entry.status === "running") {
           this.executions.follow(controller, cell, entry, seq);
-        } else {
+        } else if (!shows(cell, entry) && (entry.endedAt ?? 0) > savedAt) {
           this.executions.showFinished(controller, cell, entry);
         }
       } catch (error) {
@@ -131,22 +122,12 @@ export class KernelReattach implements vscode.Disposable {
     }
   }
 
-  private remember(key: string, seen: SeenSeq): void {
-    this.unsaved.set(key, seen);
-    this.saveTimer ??= setTimeout(() => this.save(), SAVE_DELAY_MS);
-  }
-
-  private save(): void {
-    this.saveTimer = undefined;
-    for (const [key, seen] of this.unsaved) {
-      void this.state.update(STATE_PREFIX + key, seen);
-    }
-    this.unsaved.clear();
-  }
-
   dispose(): void {
-    clearTimeout(this.saveTimer);
-    this.save();
     this.disposables.forEach((disposable) => disposable.dispose());
   }
+}
+
+/** The cell shows that run already: its count is the run's. */
+function shows(cell: vscode.NotebookCell, entry: JournalExecution): boolean {
+  return entry.executionCount !== null && cell.executionSummary?.executionOrder === entry.executionCount;
 }
