@@ -14,6 +14,8 @@ const REFRESH_MS = 5000;
 class KernelItem extends vscode.TreeItem {
   constructor(readonly kernel: ListedKernel) {
     super(notebookName(kernel), vscode.TreeItemCollapsibleState.None);
+    // the same row across refreshes: a pointer on its Shut Down button stays there
+    this.id = kernel.kernelId;
     const memory = typeof kernel.memory === "number" ? `${(kernel.memory / (1 << 20)).toFixed(0)} MB` : undefined;
     const active = typeof kernel.lastActivity === "number" ? `active ${ago(kernel.lastActivity)}` : undefined;
     this.description = [kernel.state, memory, active].filter((part) => part !== undefined).join(" · ");
@@ -40,11 +42,11 @@ function notebookName(kernel: ListedKernel): string {
 }
 
 function ago(time: number): string {
-  const seconds = Math.max(0, Math.round((Date.now() - time) / 1000));
-  if (seconds < 60) {
-    return `${seconds} s ago`;
+  // minutes at the finest: a row that changes every refresh would be redrawn under the pointer
+  const minutes = Math.floor(Math.max(0, Date.now() - time) / 60_000);
+  if (minutes < 1) {
+    return "just now";
   }
-  const minutes = Math.round(seconds / 60);
   return minutes < 60 ? `${minutes} min ago` : `${Math.round(minutes / 60)} h ago`;
 }
 
@@ -53,6 +55,9 @@ export class RunningKernels implements vscode.TreeDataProvider<KernelItem>, vsco
   readonly onDidChangeTreeData = this.changed.event;
   private readonly view: vscode.TreeView<KernelItem>;
   private timer: NodeJS.Timeout | undefined;
+  /** The rows last drawn, and what they showed. */
+  private items: KernelItem[] | undefined;
+  private shown = "";
   private readonly disposables: vscode.Disposable[];
 
   constructor(
@@ -77,12 +82,22 @@ export class RunningKernels implements vscode.TreeDataProvider<KernelItem>, vsco
   private watch(): void {
     clearInterval(this.timer);
     this.timer = this.view.visible ? setInterval(() => this.refresh(), REFRESH_MS) : undefined;
+    this.refresh();
   }
 
+  /** Asks again; the rows are redrawn only when what they show changed. */
   refresh(): void {
-    if (this.view.visible) {
-      this.changed.fire();
+    if (!this.view.visible) {
+      return;
     }
+    void this.list().then((items) => {
+      const shown = JSON.stringify(items.map((item) => [item.id, item.label, item.description, item.iconPath]));
+      if (shown !== this.shown) {
+        this.shown = shown;
+        this.items = items;
+        this.changed.fire();
+      }
+    });
   }
 
   getTreeItem(item: KernelItem): vscode.TreeItem {
@@ -93,6 +108,10 @@ export class RunningKernels implements vscode.TreeDataProvider<KernelItem>, vsco
     if (item !== undefined) {
       return [];
     }
+    return this.items ?? this.list();
+  }
+
+  private async list(): Promise<KernelItem[]> {
     try {
       const { kernels } = await this.bridge.request(KERNEL_LIST, {});
       this.view.message = kernels.length === 0 ? "No kernels are running." : undefined;
