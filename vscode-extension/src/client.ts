@@ -189,6 +189,8 @@ export class Bridge implements vscode.Disposable {
       initializationOptions: {
         warmPool: config.get<boolean>("warmPool", false),
         kernelStartTimeout: config.get<number>("kernelStartTimeout", 60),
+        durableKernels: config.get<boolean>("durableKernels", true),
+        cullIdleAfter: idleSeconds(config.get<number | null>("shutDownIdleKernelsAfterMinutes", 1440)),
       },
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue, handled: true }),
@@ -300,4 +302,9 @@ export class Bridge implements vscode.Disposable {
 /** An error as the user is shown it: its message (a bridge error's names the problem). */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The bridge's cullIdleAfter (seconds, null for never) from the setting in minutes. */
+function idleSeconds(minutes: number | null): number | null {
+  return minutes === null ? null : Math.max(1, minutes) * 60;
 }
