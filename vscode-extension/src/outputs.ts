@@ -117,21 +117,62 @@ export function outputItems(output: NbOutput): OutputItemData[] {
   }
 }
 
-/**
- * The nbformat dict to save for an output. Streams grow item by item while a cell runs, so
- * their text is read back from the items; an unchanged output is the original dict itself
- * (same object), so the file is written back byte for byte.
- */
-export function outputToSave(original: NbOutput, items: OutputItemData[]): NbOutput {
-  if (original.output_type !== "stream") {
-    return original;
+function isBundleOutput(output: NbOutput): boolean {
+  return ["display_data", "execute_result", "update_display_data"].includes(output.output_type);
+}
+
+/** What an output keeps beside its items: its nbformat dict without what the items hold
+ * already (a bundle's data, a stream's text), so that nothing large is held, or sent to
+ * the workbench, twice; `mimes` is the bundle's own order of mimetypes. */
+export function slimOutput(output: NbOutput): { slim: NbOutput; mimes?: string[] } {
+  if (output.output_type === "stream") {
+    const { text: _text, ...slim } = output;
+    return { slim: slim as NbOutput };
   }
-  const text = items
-    .filter((item) => item.mime === STDOUT_MIME || item.mime === STDERR_MIME)
-    .map((item) => decoder.decode(item.data))
-    .join("");
-  if (text === joinText(original.text)) {
-    return original;
+  if (isBundleOutput(output)) {
+    const { data, ...slim } = output;
+    const mimes = typeof data === "object" && data !== null && !Array.isArray(data) ? Object.keys(data) : [];
+    return { slim: slim as NbOutput, mimes };
   }
-  return { ...original, text };
+  return { slim: output };
+}
+
+function decodeMimeValue(mime: string, data: Uint8Array): unknown {
+  if (BASE64_MIMES.has(mime)) {
+    return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
+  }
+  const text = decoder.decode(data);
+  if (isJsonMime(mime)) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+/** The nbformat dict to save for an output: its slim dict with what its items hold now
+ * (a stream grows item by item while its cell runs). */
+export function fullOutput(slim: NbOutput, items: OutputItemData[], mimes?: string[]): NbOutput {
+  if (slim.output_type === "stream") {
+    const text = items
+      .filter((item) => item.mime === STDOUT_MIME || item.mime === STDERR_MIME)
+      .map((item) => decoder.decode(item.data))
+      .join("");
+    return { ...slim, text };
+  }
+  if (!isBundleOutput(slim)) {
+    return slim;
+  }
+  const byMime = new Map(items.map((item) => [item.mime, item.data]));
+  const data: Record<string, unknown> = {};
+  for (const mime of mimes ?? [...byMime.keys()]) {
+    const bytes = byMime.get(mime);
+    if (bytes !== undefined) {
+      data[mime] = decodeMimeValue(mime, bytes);
+    }
+  }
+  const { output_type: outputType, ...rest } = slim;
+  return { output_type: outputType, data, ...rest };
 }

@@ -9,33 +9,46 @@ import {
   type BridgeCell,
   type EditorCell,
 } from "./notebookData";
-import { outputItems, outputToSave, type NbOutput } from "./outputs";
+import { fullOutput, outputItems, slimOutput, type NbOutput } from "./outputs";
 import { ErrorCode, NOTEBOOK_DESERIALIZE, NOTEBOOK_SERIALIZE, type Encoding } from "./protocol";
 
 export const NOTEBOOK_TYPE = "nbbridge-notebook";
 
-/** Where each NotebookCellOutput keeps the nbformat dict it was made from. */
+/** Where each NotebookCellOutput keeps its nbformat dict, without what its items hold. */
 const NBFORMAT_KEY = "nbformat";
+/** Where a bundle output keeps its mimetypes' order. */
+const MIMES_KEY = "nbbridgeMimes";
 /** Where an output read from the file keeps which of its cell's outputs it was. */
 const ORIGIN_KEY = "nbbridgeOrigin";
 interface OutputOrigin {
   token: string;
   index: number;
   count: number;
+  /** The bytes of its items when read: an output grown since is not the file's. */
+  bytes?: number;
 }
 
 // What an empty file (a brand-new .ipynb) opens as; the bridge fills in the rest.
 const EMPTY_NOTEBOOK = '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}';
 
+function itemBytes(items: readonly { data: Uint8Array }[]): number {
+  return items.reduce((total, item) => total + item.data.byteLength, 0);
+}
+
 export function cellOutput(output: NbOutput, origin?: OutputOrigin): vscode.NotebookCellOutput {
   const items = outputItems(output).map((item) => new vscode.NotebookCellOutputItem(item.data, item.mime));
-  return new vscode.NotebookCellOutput(items, { [NBFORMAT_KEY]: output, ...(origin && { [ORIGIN_KEY]: origin }) });
+  const { slim, mimes } = slimOutput(output);
+  return new vscode.NotebookCellOutput(items, {
+    [NBFORMAT_KEY]: slim,
+    ...(mimes && { [MIMES_KEY]: mimes }),
+    ...(origin && { [ORIGIN_KEY]: { ...origin, bytes: itemBytes(items) } }),
+  });
 }
 
 /** The nbformat dict to write for an output the editor holds. */
 export function savedOutput(output: vscode.NotebookCellOutput): NbOutput {
-  const original = output.metadata?.[NBFORMAT_KEY] as NbOutput | undefined;
-  if (original === undefined) {
+  const slim = output.metadata?.[NBFORMAT_KEY] as NbOutput | undefined;
+  if (slim === undefined) {
     // An output some other extension added: keep what can be kept.
     const data: Record<string, string> = {};
     for (const item of output.items) {
@@ -43,7 +56,7 @@ export function savedOutput(output: vscode.NotebookCellOutput): NbOutput {
     }
     return { output_type: "display_data", data, metadata: {} };
   }
-  return outputToSave(original, output.items);
+  return fullOutput(slim, output.items, output.metadata?.[MIMES_KEY] as string[] | undefined);
 }
 
 export class BridgeSerializer implements vscode.NotebookSerializer {
@@ -126,14 +139,18 @@ function editorCell(
 ): EditorCell {
   const metadata = cell.metadata ?? {};
   const outputs = cell.outputs ?? [];
-  const saved = outputs.map(savedOutput);
   const token = outputsToken(metadata);
+  let saved: NbOutput[] | undefined;
   return {
     kind: kind === vscode.NotebookCellKind.Markup ? "markup" : "code",
     source,
     languageId,
     metadata,
-    outputs: saved,
+    // built only when sent: unchanged outputs go as their token
+    get outputs() {
+      saved ??= outputs.map(savedOutput);
+      return saved;
+    },
     executionOrder: cell.executionSummary?.executionOrder,
     outputsUnchanged:
       token !== undefined &&
@@ -144,7 +161,7 @@ function editorCell(
           origin?.token === token &&
           origin.index === index &&
           origin.count === outputs.length &&
-          saved[index] === output.metadata?.[NBFORMAT_KEY]
+          origin.bytes === itemBytes(output.items)
         );
       }),
   };

@@ -6,7 +6,8 @@ import {
   STDOUT_MIME,
   orderMimes,
   outputItems,
-  outputToSave,
+  fullOutput,
+  slimOutput,
   type NbOutput,
 } from "../../src/outputs";
 
@@ -80,16 +81,28 @@ test("an unknown output type says so instead of vanishing", () => {
   assert.match(text(item.data), /unsupported output type "mystery"/);
 });
 
-test("an unchanged output is saved as the very same dict", () => {
-  const original: NbOutput = { output_type: "stream", name: "stdout", text: ["1\n", "2\n"] };
-  assert.equal(outputToSave(original, outputItems(original)), original);
-  const display: NbOutput = { output_type: "display_data", data: { "text/plain": ["x"] }, metadata: {} };
-  assert.equal(outputToSave(display, outputItems(display)), display);
+test("an output keeps no copy of what its items hold, and is saved whole from them", () => {
+  const png = Buffer.from("not really a png").toString("base64");
+  const display: NbOutput = {
+    output_type: "display_data",
+    data: { "text/plain": "<Figure>", "image/png": png, "application/vnd.custom+json": { a: [1, 2] } },
+    metadata: { "image/png": { width: 640 } },
+  };
+  const { slim, mimes } = slimOutput(display);
+  assert.deepEqual(slim, { output_type: "display_data", metadata: { "image/png": { width: 640 } } });
+  assert.deepEqual(mimes, ["text/plain", "image/png", "application/vnd.custom+json"]);
+  const saved = fullOutput(slim, outputItems(display), mimes);
+  assert.deepEqual(saved, display);
+  assert.deepEqual(Object.keys(saved.data as object), mimes);
+  const error: NbOutput = { output_type: "error", ename: "E", evalue: "v", traceback: ["t"] };
+  assert.equal(fullOutput(slimOutput(error).slim, outputItems(error)), error);
 });
 
 test("a stream that grew item by item is saved with all its text", () => {
   const original: NbOutput = { output_type: "stream", name: "stdout", text: "a\n" };
   const grown = [...outputItems(original), { mime: STDOUT_MIME, data: new TextEncoder().encode("b\n") }];
-  assert.deepEqual(outputToSave(original, grown), { output_type: "stream", name: "stdout", text: "a\nb\n" });
+  const { slim } = slimOutput(original);
+  assert.deepEqual(slim, { output_type: "stream", name: "stdout" });
+  assert.deepEqual(fullOutput(slim, grown), { output_type: "stream", name: "stdout", text: "a\nb\n" });
   assert.equal(original.text, "a\n");
 });
