@@ -135,7 +135,7 @@ $(TOUR_ENV)/.installed:
 run: $(VSIX) editor $(TOUR_ENV)/.installed
 	@NBBRIDGE_ROOT=$(CURDIR) $(EXT)/scripts/run-editor.sh examples/tour.ipynb
 
-bench: $(STAMP)
+bench: $(STAMP) $(VSIX) editor
 	@echo "==> benchmarks (each prints rows with ratios against anchors measured in the same run)"
 	@for b in bench/bench_*.py; do echo "--- $$b"; $(PY) $$b || exit 1; done
 

@@ -51,3 +51,11 @@ await build({
   outdir: "out/e2e",
   external: ["playwright-core"],
 });
+
+// The real-editor benchmark's rounds (bench/bench_editor.py runs each in a fresh process).
+await build({
+  ...common,
+  entryPoints: ["test/bench/editorRound.ts"],
+  outdir: "out/bench",
+  external: ["playwright-core"],
+});

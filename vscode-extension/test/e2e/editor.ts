@@ -63,6 +63,8 @@ export interface EditorOptions {
   env?: Record<string, string>;
   /** A user-data folder to use (and keep) instead of a fresh one: a second window. */
   userData?: string;
+  /** false: nbbridge is not installed, so .ipynb files open in VS Code's built-in editor. */
+  withExtension?: boolean;
 }
 
 
@@ -120,8 +122,11 @@ export class Editor {
       EXTENSIONS_GALLERY: JSON.stringify({ serviceUrl: "http://127.0.0.1:9/gallery" }),
     };
     const common = ["--config", path.join(home, "config.yaml"), "--user-data-dir", userData, "--extensions-dir", extensions];
-    const install = spawnSync(CODE_SERVER, [...common, "--install-extension", VSIX], { env, encoding: "utf8" });
-    if (install.status !== 0) {
+    const withExtension = options.withExtension ?? true;
+    const install = withExtension
+      ? spawnSync(CODE_SERVER, [...common, "--install-extension", VSIX], { env, encoding: "utf8" })
+      : undefined;
+    if (install !== undefined && install.status !== 0) {
       throw new Error(`installing the .vsix failed: ${install.stdout}${install.stderr}`);
     }
     const server = spawn(
@@ -170,7 +175,9 @@ export class Editor {
       const editor = new Editor(workspace, home, server, browser, page, () => output, runtimeDir);
       // Until the extension host has read the extension's contributions, .ipynb files would
       // open as text.
-      await editor.command("nbbridge: Show Bridge Log", false);
+      if (withExtension) {
+        await editor.command("nbbridge: Show Bridge Log", false);
+      }
       return editor;
     } catch (error) {
       // Nothing may outlive a failed start: the test process would never end.
@@ -330,6 +337,11 @@ export class Editor {
   /** The kernel processes started under the editor (by its bridge or its kernel host). */
   kernelPids(): number[] {
     return this.descendantsRunning("ipykernel_launcher");
+  }
+
+  /** The editor's extension host process (where nbbridge's extension runs). */
+  extensionHostPids(): number[] {
+    return this.descendantsRunning("--type=extensionHost");
   }
 
   /** The editor's kernel host, while it runs. */
